@@ -1,0 +1,117 @@
+"""Jobs that turn inbox rows into recorded wins. They take ids, never objects (RQ's JSON serializer)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from integrations.jira.parse import PayloadError, parse_event
+from jobs import runtime
+from jobs.queue import QueueUnavailable
+from service import inbox
+from service.domain.events import DomainEvent
+from service.models import InboundEvent, InboxState
+from service.recorder import EventRecorder
+
+log = logging.getLogger(__name__)
+
+GIVE_UP_AFTER = 5
+
+
+def process_inbox(ids: list[int], drain: bool = True) -> dict[str, int]:
+    """Process the given pending rows (and, with ``drain``, other pending rows up to a batch).
+
+    Idempotent: rows already processed are skipped, and every write is keyed. A failing
+    batch is retried row by row so one poisonous payload cannot hold up the rest.
+    """
+    rt = runtime.current()
+    extra = max(0, rt.settings.inbox_batch_size - len(ids)) if drain else 0
+    try:
+        with rt.database.transaction() as session:
+            return _process_claimed(session, inbox.claim(session, ids, extra), rt.settings.story_points_field)
+    except Exception as batch_error:
+        if len(ids) <= 1 and not drain:
+            _count_failure(ids, batch_error)
+            raise
+        log.warning("batch failed (%s); retrying its rows one by one", type(batch_error).__name__)
+    totals: dict[str, int] = {}
+    failed: list[int] = []
+    with rt.database.sessions() as session:
+        retry_ids = ids or inbox.pending_ids(session)[: rt.settings.inbox_batch_size]
+    for row_id in retry_ids:
+        try:
+            with rt.database.transaction() as session:
+                for key, value in _process_claimed(
+                    session, inbox.claim(session, [row_id], 0), rt.settings.story_points_field
+                ).items():
+                    totals[key] = totals.get(key, 0) + value
+        except Exception as row_error:
+            _count_failure([row_id], row_error)
+            failed.append(row_id)
+    if failed:
+        raise RuntimeError(f"inbox rows {failed} failed; they will be retried")
+    return totals
+
+
+def _process_claimed(session: Session, rows: list[InboundEvent], points_field: str | None) -> dict[str, int]:
+    events: list[DomainEvent] = []
+    processed: list[int] = []
+    ignored: list[int] = []
+    for row in rows:
+        try:
+            payload = json.loads(row.body)
+            event = parse_event(
+                payload, received_at_ms=int(row.received_at.timestamp() * 1000), points_field=points_field
+            )
+        except (PayloadError, ValueError) as error:
+            inbox.mark(session, [row.id], InboxState.FAILED, f"{type(error).__name__}: {error}")
+            continue
+        if event is None:
+            ignored.append(row.id)
+        else:
+            events.append(event)
+            processed.append(row.id)
+    stats = EventRecorder(session).record(events)
+    inbox.mark(session, processed, InboxState.PROCESSED)
+    inbox.mark(session, ignored, InboxState.IGNORED)
+    return {
+        "rows": len(rows),
+        "completed": stats.completed,
+        "retracted": stats.retracted,
+        "stale": stats.stale,
+        "sprint_events": stats.sprint_events,
+    }
+
+
+def _count_failure(ids: list[int], error: Exception) -> None:
+    rt = runtime.current()
+    try:
+        with rt.database.transaction() as session:
+            for row_id in ids:
+                if inbox.record_failed_attempt(
+                    session, row_id, f"{type(error).__name__}: {error}", GIVE_UP_AFTER
+                ):
+                    log.error("inbox row %s parked as failed after %d attempts", row_id, GIVE_UP_AFTER)
+    except Exception:  # the database itself may be what failed; RQ's retry will come back
+        log.exception("could not record the failed attempt for inbox rows %s", ids)
+
+
+def sweep_inbox() -> dict[str, Any]:
+    """Enqueue every pending inbox row, in batches: run at worker start-up and periodically."""
+    rt = runtime.current()
+    with rt.database.sessions() as session:
+        ids = inbox.pending_ids(session)
+    size = rt.settings.inbox_batch_size
+    batches = [ids[i : i + size] for i in range(0, len(ids), size)]
+    enqueued = 0
+    for batch in batches:
+        try:
+            rt.queue.enqueue(process_inbox, batch, False)
+            enqueued += 1
+        except QueueUnavailable:
+            log.warning("queue unavailable; %d pending rows wait for the next sweep", len(ids))
+            break
+    return {"pending": len(ids), "batches": enqueued}

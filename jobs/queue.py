@@ -1,0 +1,124 @@
+"""The one queue factory: RQ on Redis in production, a worker thread in the embedded mode."""
+
+from __future__ import annotations
+
+import logging
+import queue as stdlib_queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+
+log = logging.getLogger(__name__)
+
+# Jira retries for about 30 minutes; our own retries back off over a similar span.
+RETRY = Retry(max=5, interval=[2, 10, 60, 300, 900])
+QUEUE_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class QueueUnavailable(RuntimeError):
+    """The queue could not take the job; the inbox still holds the work for the sweeper."""
+
+
+class JobQueue(Protocol):
+    def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> None: ...
+
+    def ping(self) -> None: ...
+
+
+class RQJobQueue:
+    def __init__(self, redis: Redis, name: str) -> None:
+        self.redis = redis
+        self.rq = Queue(name, connection=redis, serializer=JSONSerializer)
+
+    def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> None:
+        try:
+            self.rq.enqueue(func, *args, job_id=job_id, retry=RETRY, result_ttl=600, failure_ttl=7 * 86400)
+        except QUEUE_UNAVAILABLE as error:
+            raise QueueUnavailable(str(error)) from error
+
+    def ping(self) -> None:
+        try:
+            self.redis.ping()
+        except QUEUE_UNAVAILABLE as error:
+            raise QueueUnavailable(str(error)) from error
+
+
+class InProcessJobQueue:
+    """Runs jobs one at a time on a background thread of this process.
+
+    One thread keeps SQLite to a single writer. A crash loses no work: the inbox rows stay
+    pending and the start-up sweep enqueues them again.
+    """
+
+    def __init__(self, retries: int = 3) -> None:
+        self._jobs: stdlib_queue.Queue[tuple[Callable[..., Any], tuple[Any, ...]]] = stdlib_queue.Queue()
+        self._retries = retries
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._outstanding = 0
+        self.failures = 0
+
+    def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> None:
+        with self._idle:
+            self._outstanding += 1
+        self._jobs.put((func, args))
+        self._ensure_thread()
+
+    def ping(self) -> None:
+        return None
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until every enqueued job has run (tests and the demo use this)."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._outstanding:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return True
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="sprintwins-jobs", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            func, args = self._jobs.get()
+            try:
+                self._run_with_retries(func, args)
+            finally:
+                with self._idle:
+                    self._outstanding -= 1
+                    self._idle.notify_all()
+
+    def _run_with_retries(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        for attempt in range(1, self._retries + 1):
+            try:
+                func(*args)
+                return
+            except Exception:
+                log.exception("job %s failed (attempt %d of %d)", func.__name__, attempt, self._retries)
+                time.sleep(min(0.2 * attempt, 1.0))
+        self.failures += 1
+
+
+def connect_redis(url: str) -> Redis:
+    # Short timeouts: a webhook must still be acknowledged quickly when Redis is away.
+    return Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=2.0, health_check_interval=30)
+
+
+def build_queue(redis_url: str | None, name: str) -> JobQueue:
+    if not redis_url:
+        return InProcessJobQueue()
+    return RQJobQueue(connect_redis(redis_url), name)

@@ -1,0 +1,49 @@
+"""What a job needs (settings, database, queue), built once per process and never at import."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from jobs.queue import JobQueue, build_queue
+from service.db import Database
+from service.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    database: Database
+    queue: JobQueue
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        return cls(
+            settings, Database(settings.database_url), build_queue(settings.redis_url, settings.queue_name)
+        )
+
+
+_current: Runtime | None = None
+_lock = threading.Lock()
+
+
+def install(runtime: Runtime) -> Runtime:
+    """Make ``runtime`` the one jobs in this process use (the app factory and the worker call this)."""
+    global _current
+    with _lock:
+        _current = runtime
+    return runtime
+
+
+def current() -> Runtime:
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Runtime.from_settings(Settings.from_env())
+        return _current
+
+
+def reset() -> None:
+    global _current
+    with _lock:
+        _current = None

@@ -1,0 +1,36 @@
+"""The app factory. Nothing is built at import time: settings, database and queue are made here."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from service.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, install_runtime: bool = True) -> Flask:
+    """Build the Flask app: defaults, then ``SPRINTWINS_*`` from the environment, then ``settings``."""
+    from jobs import runtime as job_runtime
+    from service.web import api, bench, errors, health, jira_webhook
+    from service.web.extensions import RUNTIME
+
+    settings = settings or Settings.from_env()
+    settings.require_production_secrets()
+    logging.basicConfig(level=settings.log_level)
+
+    app = Flask(__name__)
+    app.config.update(MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_SORT_KEYS=False)
+    rt = job_runtime.Runtime.from_settings(settings)
+    if install_runtime:
+        # In-process jobs run in this process and must see the same database and queue.
+        job_runtime.install(rt)
+    app.extensions[RUNTIME] = rt
+
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(jira_webhook.bp)
+    app.register_blueprint(api.bp)
+    if settings.bench_endpoints:
+        app.register_blueprint(bench.bp)
+    return app

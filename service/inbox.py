@@ -1,0 +1,148 @@
+"""The durable inbox: every delivery stored once, before it is acknowledged."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from service.models import InboundEvent, InboxState, utcnow
+from service.models.upsert import insert_one_returning_id
+
+
+@dataclass(frozen=True)
+class Delivery:
+    source: str
+    delivery_id: str
+    event_type: str
+    body: str
+    payload_ts_ms: int | None
+    state: str = InboxState.PENDING
+
+
+def body_delivery_id(body: bytes) -> str:
+    """Deliveries without an id are deduplicated on their content."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def store_delivery(session: Session, delivery: Delivery) -> tuple[int, bool]:
+    """Insert the delivery unless it is already there; return its id and whether it is new."""
+    delivery_id = delivery.delivery_id[:200]
+    new_id = insert_one_returning_id(
+        session,
+        InboundEvent.__table__,
+        {
+            "source": delivery.source,
+            "delivery_id": delivery_id,
+            "event_type": delivery.event_type[:100],
+            "state": delivery.state,
+            "body": delivery.body,
+            "payload_ts_ms": delivery.payload_ts_ms,
+            "received_at": utcnow(),
+            "attempts": 0,
+        },
+        ["source", "delivery_id"],
+    )
+    if new_id is not None:
+        return new_id, True
+    existing = session.scalar(
+        select(InboundEvent.id).where(
+            InboundEvent.source == delivery.source, InboundEvent.delivery_id == delivery_id
+        )
+    )
+    assert existing is not None  # the conflict that stopped the insert is this row
+    return existing, False
+
+
+def is_pending(session: Session, row_id: int) -> bool:
+    return session.scalar(select(InboundEvent.state).where(InboundEvent.id == row_id)) == InboxState.PENDING
+
+
+def claim(session: Session, ids: Sequence[int], extra: int) -> list[InboundEvent]:
+    """Lock the given pending rows, plus up to ``extra`` other pending ones, oldest first.
+
+    SKIP LOCKED lets several workers drain the inbox without waiting on each other.
+    """
+    claimed: list[InboundEvent] = []
+    if ids:
+        claimed += session.scalars(
+            select(InboundEvent)
+            .where(InboundEvent.id.in_(list(ids)), InboundEvent.state == InboxState.PENDING)
+            .order_by(InboundEvent.id)
+            .with_for_update(skip_locked=True)
+        )
+    if extra > 0:
+        query = select(InboundEvent).where(InboundEvent.state == InboxState.PENDING)
+        if claimed:
+            query = query.where(InboundEvent.id.not_in([row.id for row in claimed]))
+        claimed += session.scalars(
+            query.order_by(InboundEvent.id).limit(extra).with_for_update(skip_locked=True)
+        )
+    return claimed
+
+
+def pending_ids(session: Session) -> list[int]:
+    return list(
+        session.scalars(
+            select(InboundEvent.id).where(InboundEvent.state == InboxState.PENDING).order_by(InboundEvent.id)
+        )
+    )
+
+
+def mark(session: Session, ids: Sequence[int], state: str, error: str | None = None) -> None:
+    if ids:
+        session.execute(
+            update(InboundEvent)
+            .where(InboundEvent.id.in_(list(ids)))
+            .values(state=state, processed_at=utcnow(), error=error)
+        )
+
+
+def record_failed_attempt(session: Session, row_id: int, error: str, give_up_after: int) -> bool:
+    """Count an attempt; after ``give_up_after`` the row is parked as failed. Returns True if parked."""
+    row = session.get(InboundEvent, row_id)
+    if row is None or row.state != InboxState.PENDING:
+        return False
+    row.attempts += 1
+    row.error = error[:2000]
+    if row.attempts >= give_up_after:
+        row.state = InboxState.FAILED
+        row.processed_at = utcnow()
+        return True
+    return False
+
+
+@dataclass(frozen=True)
+class InboxStatus:
+    counts: dict[str, int]
+    oldest_pending_at: datetime | None
+
+    def oldest_pending_age_seconds(self, now: datetime) -> float | None:
+        return (
+            None
+            if self.oldest_pending_at is None
+            else max(0.0, (now - self.oldest_pending_at).total_seconds())
+        )
+
+
+def status(session: Session) -> InboxStatus:
+    counts = {
+        state: 0
+        for state in (InboxState.PENDING, InboxState.PROCESSED, InboxState.IGNORED, InboxState.FAILED)
+    }
+    for state, count in session.execute(
+        select(InboundEvent.state, func.count()).group_by(InboundEvent.state)
+    ):
+        counts[state] = count
+    oldest = session.scalar(
+        select(func.min(InboundEvent.received_at)).where(InboundEvent.state == InboxState.PENDING)
+    )
+    if oldest is not None and oldest.tzinfo is None:
+        from datetime import UTC
+
+        oldest = oldest.replace(tzinfo=UTC)
+    return InboxStatus(counts, oldest)

@@ -1,0 +1,60 @@
+"""Sprints and tickets as Jira last described them, ordered by payload timestamp."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.models.base import Base, JSONType, UTCDateTime, utcnow
+
+sprint_tickets = Table(
+    "sprint_tickets",
+    Base.metadata,
+    Column("sprint_id", ForeignKey("sprints.id", ondelete="CASCADE"), primary_key=True),
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Sprint(Base):
+    __tablename__ = "sprints"
+    __table_args__ = (Index("ix_sprints_team_name", "team_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    jira_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    board_id: Mapped[int | None] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(16), default="future")
+    goal: Mapped[str | None] = mapped_column(Text)
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_event_ms: Mapped[int] = mapped_column(BigInteger, default=-1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    issue_key: Mapped[str] = mapped_column(String(64), unique=True)
+    issue_id: Mapped[str] = mapped_column(String(64), default="")
+    project_key: Mapped[str] = mapped_column(String(64), index=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    issue_type: Mapped[str | None] = mapped_column(String(64))
+    is_subtask: Mapped[bool] = mapped_column(default=False)
+    labels: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    points: Mapped[float | None]
+    status_name: Mapped[str | None] = mapped_column(String(100))
+    status_category: Mapped[str] = mapped_column(String(16), default="unknown")
+    done: Mapped[bool] = mapped_column(default=False)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    url: Mapped[str] = mapped_column(Text, default="")
+    jira_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_event_ms: Mapped[int] = mapped_column(BigInteger, default=-1)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

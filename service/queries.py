@@ -1,0 +1,121 @@
+"""Read models shared by the JSON API, the dashboard, the CLI and the digests."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from service.domain.wins import WinKind, WinStatus
+from service.models import Member, Sprint, Ticket, Win, sprint_tickets
+
+MAX_LIMIT = 500
+
+
+class QueryError(ValueError):
+    """A bad filter; the message names the parameter."""
+
+
+@dataclass(frozen=True)
+class WinFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    kind: str | None = None
+    member: str | None = None
+    status: str | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in {k.value for k in WinKind}:
+            raise QueryError(f"kind must be one of {', '.join(k.value for k in WinKind)}")
+        if self.status is not None and self.status not in {s.value for s in WinStatus}:
+            raise QueryError(f"status must be one of {', '.join(s.value for s in WinStatus)}")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
+
+
+def encode_cursor(win: Win) -> str:
+    raw = json.dumps([win.occurred_at.isoformat(), win.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, win_id = json.loads(raw)
+        return datetime.fromisoformat(stamp), int(win_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise QueryError("cursor is not one this API returned") from None
+
+
+def team_wins(session: Session, team_id: int, f: WinFilter) -> tuple[list[Win], str | None]:
+    """Newest first, keyset-paginated on (occurred_at, id) so pages never skip or repeat."""
+    query = select(Win).where(Win.team_id == team_id)
+    if f.since:
+        query = query.where(Win.occurred_at >= f.since)
+    if f.until:
+        query = query.where(Win.occurred_at < f.until)
+    if f.kind:
+        query = query.where(Win.kind == f.kind)
+    if f.status:
+        query = query.where(Win.status == f.status)
+    if f.member:
+        query = query.where(Win.member_id.in_(_member_ids(f.member)))
+    if f.cursor:
+        stamp, win_id = decode_cursor(f.cursor)
+        query = query.where(or_(Win.occurred_at < stamp, and_(Win.occurred_at == stamp, Win.id < win_id)))
+    rows = list(session.scalars(query.order_by(Win.occurred_at.desc(), Win.id.desc()).limit(f.limit + 1)))
+    next_cursor = encode_cursor(rows[f.limit - 1]) if len(rows) > f.limit else None
+    return rows[: f.limit], next_cursor
+
+
+def _member_ids(ref: str):  # type: ignore[no-untyped-def]
+    """A member is named by our id, their Jira account id, or their Slack user id."""
+    conditions = [Member.jira_account_id == ref, Member.slack_user_id == ref]
+    if ref.isdigit():
+        conditions.append(Member.id == int(ref))
+    return select(Member.id).where(or_(*conditions))
+
+
+@dataclass(frozen=True)
+class SprintSummary:
+    sprint: Sprint
+    issues_total: int
+    issues_done: int
+    points_total: float
+    points_done: float
+
+
+def team_sprints(session: Session, team_id: int) -> list[SprintSummary]:
+    totals = (
+        select(
+            sprint_tickets.c.sprint_id,
+            func.count().label("issues_total"),
+            func.count().filter(Ticket.done.is_(True)).label("issues_done"),
+            func.coalesce(func.sum(Ticket.points), 0.0).label("points_total"),
+            func.coalesce(func.sum(Ticket.points).filter(Ticket.done.is_(True)), 0.0).label("points_done"),
+        )
+        .join(Ticket, Ticket.id == sprint_tickets.c.ticket_id)
+        .group_by(sprint_tickets.c.sprint_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Sprint, totals.c.issues_total, totals.c.issues_done, totals.c.points_total, totals.c.points_done
+        )
+        .outerjoin(totals, totals.c.sprint_id == Sprint.id)
+        .where(Sprint.team_id == team_id, Sprint.state != "deleted")
+        .order_by(Sprint.start_at.desc().nulls_last(), Sprint.id.desc())
+    )
+    return [
+        SprintSummary(
+            sprint, issues_total or 0, issues_done or 0, float(points_total or 0), float(points_done or 0)
+        )
+        for sprint, issues_total, issues_done, points_total, points_done in rows
+    ]

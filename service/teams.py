@@ -1,0 +1,200 @@
+"""Teams and what they claim. Events find their team here; unclaimed projects get one of their own."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from service.models import Sprint, Team, TeamSource, Ticket, Win
+from service.models.upsert import insert_ignoring_conflicts
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+class TeamError(ValueError):
+    """A team command that cannot be carried out; the message says why."""
+
+
+def list_teams(session: Session) -> list[Team]:
+    return list(session.scalars(select(Team).options(selectinload(Team.sources)).order_by(Team.slug)))
+
+
+def get_team(session: Session, slug: str) -> Team:
+    team = session.scalars(select(Team).options(selectinload(Team.sources)).where(Team.slug == slug)).first()
+    if team is None:
+        raise TeamError(f"no team with slug {slug!r}")
+    return team
+
+
+def teams_for_sources(
+    session: Session, kind: str, keys: Iterable[str], names: dict[str, str] | None = None
+) -> dict[str, int]:
+    """Map project keys (or board ids) to team ids, creating a team for any unclaimed one.
+
+    Safe under concurrent workers: inserts ignore conflicts and the mapping is re-read.
+    """
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    found = _claims(session, kind, wanted)
+    for key in (k for k in wanted if k not in found):
+        slug = _free_slug(session, _slug_for(kind, key))
+        display = (names or {}).get(key) or (key if kind == TeamSource.PROJECT else f"Board {key}")
+        insert_ignoring_conflicts(
+            session,
+            Team.__table__,
+            [{"slug": slug, "name": display, "timezone": "UTC", "rules": {}}],
+            ["slug"],
+        )
+        team_id = session.scalar(select(Team.id).where(Team.slug == slug))
+        insert_ignoring_conflicts(
+            session, TeamSource.__table__, [{"team_id": team_id, "kind": kind, "key": key}], ["kind", "key"]
+        )
+    found.update(_claims(session, kind, [k for k in wanted if k not in found]))
+    return found
+
+
+def claim_board_if_unclaimed(session: Session, board_id: int, team_id: int) -> int:
+    insert_ignoring_conflicts(
+        session,
+        TeamSource.__table__,
+        [{"team_id": team_id, "kind": TeamSource.BOARD, "key": str(board_id)}],
+        ["kind", "key"],
+    )
+    return _claims(session, TeamSource.BOARD, [str(board_id)])[str(board_id)]
+
+
+def _claims(session: Session, kind: str, keys: list[str]) -> dict[str, int]:
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(TeamSource.key, TeamSource.team_id).where(TeamSource.kind == kind, TeamSource.key.in_(keys))
+    )
+    return {key: team_id for key, team_id in rows}
+
+
+def _slug_for(kind: str, key: str) -> str:
+    base = re.sub(r"[^a-z0-9-]+", "-", key.lower()).strip("-") or "team"
+    return base[:56] if kind == TeamSource.PROJECT else f"board-{base}"[:56]
+
+
+def _free_slug(session: Session, base: str) -> str:
+    """The project key's slug unless a team already uses it for something else."""
+    taken = set(session.scalars(select(Team.slug).where(Team.slug.like(f"{base}%"))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def create_team(session: Session, slug: str, name: str | None = None, timezone: str = "UTC") -> Team:
+    if not _SLUG.match(slug):
+        raise TeamError(
+            "a slug is 1-64 lower-case letters, digits and dashes, starting with a letter or digit"
+        )
+    if session.scalar(select(Team.id).where(Team.slug == slug)) is not None:
+        raise TeamError(f"a team with slug {slug!r} already exists")
+    team = Team(slug=slug, name=name or slug, timezone=validate_timezone(timezone), rules={})
+    session.add(team)
+    session.flush()
+    return team
+
+
+def rename_team(session: Session, slug: str, name: str) -> Team:
+    name = name.strip()
+    if not name:
+        raise TeamError("a team name cannot be empty")
+    team = get_team(session, slug)
+    team.name = name[:200]
+    return team
+
+
+def set_channel(session: Session, slug: str, channel: str | None) -> Team:
+    if channel is not None and not re.match(r"^[CGD][A-Z0-9]{2,}$", channel):
+        raise TeamError("a Slack channel is given by its id, such as C0123ABCD (not its #name)")
+    team = get_team(session, slug)
+    team.slack_channel = channel
+    return team
+
+
+def set_timezone(session: Session, slug: str, timezone: str) -> Team:
+    team = get_team(session, slug)
+    team.timezone = validate_timezone(timezone)
+    return team
+
+
+def validate_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise TeamError(f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin") from None
+    return name
+
+
+def attach(session: Session, slug: str, kind: str, key: str) -> Team:
+    """Claim a project (or board) for a team, and bring its history along."""
+    team = get_team(session, slug)
+    key = key.upper() if kind == TeamSource.PROJECT else key
+    claim = session.scalars(select(TeamSource).where(TeamSource.kind == kind, TeamSource.key == key)).first()
+    previous_team_id = claim.team_id if claim else None
+    if claim is None:
+        session.add(TeamSource(team_id=team.id, kind=kind, key=key))
+    else:
+        claim.team_id = team.id
+    if previous_team_id is not None and previous_team_id != team.id:
+        _move_history(session, kind, key, previous_team_id, team.id)
+    session.flush()
+    session.refresh(team)
+    return team
+
+
+def detach(session: Session, slug: str, kind: str, key: str) -> Team:
+    team = get_team(session, slug)
+    key = key.upper() if kind == TeamSource.PROJECT else key
+    claim = session.scalars(
+        select(TeamSource).where(
+            TeamSource.kind == kind, TeamSource.key == key, TeamSource.team_id == team.id
+        )
+    ).first()
+    if claim is None:
+        raise TeamError(f"team {slug!r} does not claim {kind} {key!r}")
+    # Its next event will give the project a team of its own again; nothing is dropped.
+    session.delete(claim)
+    session.flush()
+    session.refresh(team)
+    return team
+
+
+def _move_history(session: Session, kind: str, key: str, from_team: int, to_team: int) -> None:
+    if kind == TeamSource.PROJECT:
+        keys = select(Ticket.issue_key).where(Ticket.project_key == key, Ticket.team_id == from_team)
+        session.execute(
+            update(Win)
+            .where(Win.team_id == from_team, Win.kind == "ticket", Win.source_key.in_(keys))
+            .values(team_id=to_team)
+        )
+        session.execute(
+            update(Ticket)
+            .where(Ticket.project_key == key, Ticket.team_id == from_team)
+            .values(team_id=to_team)
+        )
+    else:
+        sprint_ids = select(Sprint.jira_id).where(Sprint.board_id == int(key), Sprint.team_id == from_team)
+        sprint_keys = [f"sprint:{sid}" for sid in session.scalars(sprint_ids) if sid is not None]
+        if sprint_keys:
+            session.execute(
+                update(Win)
+                .where(Win.team_id == from_team, Win.source_key.in_(sprint_keys))
+                .values(team_id=to_team)
+            )
+        session.execute(
+            update(Sprint)
+            .where(Sprint.board_id == int(key), Sprint.team_id == from_team)
+            .values(team_id=to_team)
+        )

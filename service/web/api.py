@@ -1,0 +1,155 @@
+"""The read-only JSON API, over the same tables the dashboard reads."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from service import queries, teams
+from service.models import Member, Team, Win
+from service.web.errors import json_error
+from service.web.extensions import runtime_of
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _require_token() -> tuple[Response, int] | None:
+    token = runtime_of(current_app).settings.api_token
+    if not token:
+        return None
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        return json_error(401, "this API needs 'Authorization: Bearer <SPRINTWINS_API_TOKEN>'")
+    return None
+
+
+@bp.get("/teams")
+def list_teams() -> Response:
+    with runtime_of(current_app).database.sessions() as session:
+        return jsonify({"teams": [team_json(t) for t in teams.list_teams(session)]})
+
+
+@bp.get("/teams/<slug>/wins")
+def team_wins(slug: str) -> tuple[Response, int]:
+    args = request.args
+    try:
+        win_filter = queries.WinFilter(
+            since=_datetime_arg("since"),
+            until=_datetime_arg("until"),
+            kind=args.get("kind") or None,
+            member=args.get("member") or None,
+            status=args.get("status") or None,
+            limit=_int_arg("limit", 50),
+            cursor=args.get("cursor") or None,
+        )
+    except queries.QueryError as error:
+        return json_error(400, str(error))
+    with runtime_of(current_app).database.sessions() as session:
+        team = _team_or_none(session, slug)
+        if team is None:
+            return json_error(404, f"no team with slug {slug!r}")
+        try:
+            wins, next_cursor = queries.team_wins(session, team.id, win_filter)
+        except queries.QueryError as error:
+            return json_error(400, str(error))
+        return jsonify({"wins": [win_json(w) for w in wins], "next_cursor": next_cursor}), 200
+
+
+@bp.get("/teams/<slug>/sprints")
+def team_sprints(slug: str) -> tuple[Response, int]:
+    with runtime_of(current_app).database.sessions() as session:
+        team = _team_or_none(session, slug)
+        if team is None:
+            return json_error(404, f"no team with slug {slug!r}")
+        return jsonify({"sprints": [sprint_json(s) for s in queries.team_sprints(session, team.id)]}), 200
+
+
+def _team_or_none(session: Any, slug: str) -> Team | None:
+    try:
+        return teams.get_team(session, slug)
+    except teams.TeamError:
+        return None
+
+
+def team_json(team: Team) -> dict[str, Any]:
+    return {
+        "slug": team.slug,
+        "name": team.name,
+        "jira_projects": team.jira_projects,
+        "slack_channel": team.slack_channel,
+        "timezone": team.timezone,
+    }
+
+
+def member_json(member: Member | None) -> dict[str, Any] | None:
+    if member is None:
+        return None
+    if member.sharing_opt_out:
+        # Counted, never named: the person chose not to be shown.
+        return {"id": None, "name": None, "anonymous": True}
+    return {"id": member.id, "name": member.display_name, "anonymous": False}
+
+
+def win_json(win: Win) -> dict[str, Any]:
+    return {
+        "id": win.id,
+        "kind": win.kind,
+        "status": win.status,
+        "title": win.title,
+        "member": member_json(win.member),
+        "points": win.points,
+        "source": win.source,
+        "source_key": win.source_key,
+        "url": win.url,
+        "occurred_at": _iso(win.occurred_at),
+    }
+
+
+def sprint_json(summary: queries.SprintSummary) -> dict[str, Any]:
+    sprint = summary.sprint
+    return {
+        "id": sprint.jira_id,
+        "name": sprint.name,
+        "state": sprint.state,
+        "goal": sprint.goal,
+        "board_id": sprint.board_id,
+        "start_at": _iso(sprint.start_at),
+        "end_at": _iso(sprint.end_at),
+        "completed_at": _iso(sprint.completed_at),
+        "issues_total": summary.issues_total,
+        "issues_done": summary.issues_done,
+        "points_total": summary.points_total,
+        "points_done": summary.points_done,
+        "scope_source": "events",
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _datetime_arg(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise queries.QueryError(
+            f"{name} must be an ISO 8601 date or date-time, such as 2026-11-01"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise queries.QueryError(f"{name} must be a whole number") from None

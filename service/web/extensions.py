@@ -1,0 +1,16 @@
+"""Typed access to what the factory put in ``app.extensions``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import Flask
+
+if TYPE_CHECKING:
+    from jobs.runtime import Runtime
+
+RUNTIME = "sprintwins.runtime"
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions[RUNTIME]
