@@ -18,7 +18,7 @@ from service.domain.tickets import TicketOutcome, TicketState, decide_ticket, ti
 from service.domain.wins import WinKind, WinSource, WinStatus
 from service.models import Member, Sprint, TeamSource, Ticket, Win, sprint_tickets
 from service.models.upsert import insert_ignoring_conflicts
-from service.teams import claim_board_if_unclaimed, teams_for_sources
+from service.teams import claim_board_for, teams_for_sources
 
 SPRINT_WIN_KINDS = (WinKind.SPRINT_STARTED.value, WinKind.SPRINT_CLOSED.value)
 
@@ -36,6 +36,7 @@ class EventRecorder:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.stats = RecordStats()
+        self._board_teams: dict[tuple[int, int], int] = {}
 
     def record(self, events: Sequence[DomainEvent]) -> RecordStats:
         ordered = sorted(events, key=lambda e: e.timestamp_ms)
@@ -238,34 +239,34 @@ class EventRecorder:
         )
         return current | wanted
 
-    def _sprint_for_ref(self, ref: SprintRef, fallback_team_id: int) -> Sprint:
+    def _sprint_for_ref(self, ref: SprintRef, team_id: int, *, seen_on_issue: bool = True) -> Sprint:
+        if seen_on_issue and ref.board_id is not None:
+            team_id = self._board_team(ref.board_id, team_id)
         sprint = self.session.scalars(select(Sprint).where(Sprint.jira_id == ref.jira_id)).first()
         if sprint is None:
-            team_id = fallback_team_id
-            if ref.board_id is not None:
-                team_id = claim_board_if_unclaimed(self.session, ref.board_id, fallback_team_id)
             named = self._unnumbered_sprint(ref.name, team_id)
             if named is not None:
                 named.jira_id = ref.jira_id
                 sprint = named
             else:
-                insert_ignoring_conflicts(
-                    self.session,
-                    Sprint.__table__,
-                    [
-                        {
-                            "jira_id": ref.jira_id,
-                            "team_id": team_id,
-                            "name": ref.name or f"Sprint {ref.jira_id}",
-                            "state": ref.state or "future",
-                            "last_event_ms": -1,
-                        }
-                    ],
-                    ["jira_id"],
-                )
+                row = {
+                    "jira_id": ref.jira_id,
+                    "team_id": team_id,
+                    "name": ref.name or f"Sprint {ref.jira_id}",
+                    "state": ref.state or "future",
+                    "last_event_ms": -1,
+                }
+                insert_ignoring_conflicts(self.session, Sprint.__table__, [row], ["jira_id"])
                 sprint = self.session.scalars(select(Sprint).where(Sprint.jira_id == ref.jira_id)).one()
         _merge_sprint_facts(sprint, ref)
         return sprint
+
+    def _board_team(self, board_id: int, issue_team_id: int) -> int:
+        """Which team a board belongs to, asked once per batch."""
+        key = (board_id, issue_team_id)
+        if key not in self._board_teams:
+            self._board_teams[key] = claim_board_for(self.session, board_id, issue_team_id)
+        return self._board_teams[key]
 
     def _unnumbered_sprint(self, name: str | None, team_id: int) -> Sprint | None:
         if not name:
@@ -295,9 +296,7 @@ class EventRecorder:
             # Sprint events name only their board; an unclaimed board gets a team so nothing is dropped.
             board_key = str(ref.board_id) if ref.board_id is not None else "unknown"
             team_id = teams_for_sources(self.session, TeamSource.BOARD, [board_key])[board_key]
-            sprint = self._sprint_for_ref(ref, team_id)
-        elif ref.board_id is not None:
-            claim_board_if_unclaimed(self.session, ref.board_id, sprint.team_id)
+            sprint = self._sprint_for_ref(ref, team_id, seen_on_issue=False)
         if event.timestamp_ms >= sprint.last_event_ms:
             _merge_sprint_facts(sprint, ref)
             sprint.state = _state_after(event.action, ref.state, sprint.state)

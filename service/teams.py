@@ -58,14 +58,40 @@ def teams_for_sources(
     return found
 
 
-def claim_board_if_unclaimed(session: Session, board_id: int, team_id: int) -> int:
+def claim_board_for(session: Session, board_id: int, team_id: int) -> int:
+    """The team whose issues sit on a board claims it, unless a real team already does.
+
+    A sprint event can arrive before any issue names its board; the placeholder team made
+    for it then hands the board, its sprints and their wins over, and is removed once empty.
+    """
+    key = str(board_id)
     insert_ignoring_conflicts(
         session,
         TeamSource.__table__,
-        [{"team_id": team_id, "kind": TeamSource.BOARD, "key": str(board_id)}],
+        [{"team_id": team_id, "kind": TeamSource.BOARD, "key": key}],
         ["kind", "key"],
     )
-    return _claims(session, TeamSource.BOARD, [str(board_id)])[str(board_id)]
+    claim = session.scalars(
+        select(TeamSource).where(TeamSource.kind == TeamSource.BOARD, TeamSource.key == key)
+    ).one()
+    if claim.team_id == team_id:
+        return team_id
+    holder = session.get(Team, claim.team_id)
+    if holder is not None and _is_placeholder(session, holder, key):
+        claim.team_id = team_id
+        _move_history(session, TeamSource.BOARD, key, holder.id, team_id)
+        session.flush()
+        session.delete(holder)
+        session.flush()
+        return team_id
+    return claim.team_id
+
+
+def _is_placeholder(session: Session, team: Team, board_key: str) -> bool:
+    if team.slug != _slug_for(TeamSource.BOARD, board_key) or team.slack_channel:
+        return False
+    claims = session.scalars(select(TeamSource.key).where(TeamSource.team_id == team.id)).all()
+    return list(claims) == [board_key]
 
 
 def _claims(session: Session, kind: str, keys: list[str]) -> dict[str, int]:

@@ -1,0 +1,329 @@
+"""The ``sprintwins`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from service.settings import Settings, SettingsError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@contextmanager
+def _session(settings: Settings) -> Iterator[Any]:
+    from service.db import Database
+
+    database = Database(settings.database_url)
+    try:
+        with database.transaction() as session:
+            yield session
+    finally:
+        database.dispose()
+
+
+@click.group()
+@click.version_option(package_name="sprintwins")
+def main() -> None:
+    """Sprint Wins: turn a team's real progress into celebrated wins."""
+
+
+# -- running ---------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers", type=int, default=None, help="gunicorn worker processes [default: 2 x cores + 1; 1 embedded]"
+)
+@click.option("--threads", type=int, default=4, show_default=True, help="threads per worker")
+def serve(host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve the webhooks, API and dashboard with gunicorn."""
+    from service.serve import run_gunicorn
+
+    settings = _settings()
+    try:
+        settings.require_production_secrets()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    if settings.is_sqlite:
+        _upgrade(settings, quiet=True)
+    if workers is None:
+        # In-process jobs and SQLite want one process; production scales with the cores.
+        workers = 1 if settings.in_process_jobs else 2 * (os.cpu_count() or 1) + 1
+    click.echo(f"Sprint Wins on http://{host}:{port}  ({_mode(settings)})", err=True)
+    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+
+
+def _mode(settings: Settings) -> str:
+    storage = "SQLite" if settings.is_sqlite else "PostgreSQL"
+    jobs = "in-process jobs" if settings.in_process_jobs else "RQ jobs on Redis"
+    return f"{storage}, {jobs}"
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option(
+    "--fork/--no-fork", default=False, show_default=True, help="Fork a process per job (RQ's Worker)."
+)
+def worker(burst: bool, fork: bool) -> None:
+    """Run an RQ worker: sweeps the inbox at start-up, then processes jobs."""
+    from jobs.worker import run_worker
+
+    settings = _settings()
+    if settings.in_process_jobs:
+        raise click.ClickException(
+            "SPRINTWINS_REDIS_URL is not set: in the embedded mode jobs run inside `serve`"
+        )
+    run_worker(settings, burst=burst, fork=fork)
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the one scheduler process (rq cron): periodic inbox sweeps and digests."""
+    from jobs.schedule import run_scheduler
+
+    settings = _settings()
+    if settings.in_process_jobs:
+        raise click.ClickException("SPRINTWINS_REDIS_URL is not set: the scheduler needs Redis")
+    run_scheduler(settings)
+
+
+# -- database --------------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (SQLite or PostgreSQL)."""
+    _upgrade(_settings(), revision=revision)
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the schema revision."""
+    from service import migrate
+    from service.db import Database
+
+    database = Database(_settings().database_url)
+    click.echo(migrate.current_revision(database) or "(empty database)")
+
+
+def _upgrade(settings: Settings, revision: str = "head", quiet: bool = False) -> None:
+    from service import migrate
+    from service.db import Database
+
+    database = Database(settings.database_url)
+    try:
+        migrate.upgrade(database, revision)
+        if not quiet:
+            click.echo(f"database at revision {migrate.current_revision(database)}")
+    finally:
+        database.dispose()
+
+
+# -- teams -----------------------------------------------------------------------------------------------
+
+
+@main.group()
+def team() -> None:
+    """Teams: list, create, rename, attach projects or boards, set channel and time zone."""
+
+
+@team.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def team_list(as_json: bool) -> None:
+    from service import teams
+    from service.web.api import team_json
+
+    with _session(_settings()) as session:
+        rows = [team_json(t) for t in teams.list_teams(session)]
+    if as_json:
+        click.echo(json.dumps({"teams": rows}, indent=2))
+        return
+    if not rows:
+        click.echo("No teams yet: one appears for each Jira project that sends an event.")
+    for row in rows:
+        projects = ", ".join(row["jira_projects"]) or "-"
+        click.echo(
+            f"{row['slug']:<20} {row['name']:<30} projects={projects} tz={row['timezone']} "
+            f"channel={row['slack_channel'] or '-'}"
+        )
+
+
+def _team_command(action: Any) -> None:
+    from service.teams import TeamError
+
+    try:
+        with _session(_settings()) as session:
+            result = action(session)
+            click.echo(result)
+    except TeamError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@team.command("create")
+@click.argument("slug")
+@click.option("--name")
+@click.option("--timezone", default="UTC", show_default=True)
+def team_create(slug: str, name: str | None, timezone: str) -> None:
+    from service import teams
+
+    _team_command(lambda s: f"created team {teams.create_team(s, slug, name, timezone).slug}")
+
+
+@team.command("rename")
+@click.argument("slug")
+@click.argument("name")
+def team_rename(slug: str, name: str) -> None:
+    from service import teams
+
+    _team_command(lambda s: f"{slug} is now called {teams.rename_team(s, slug, name).name!r}")
+
+
+@team.command("attach")
+@click.argument("slug")
+@click.argument("key")
+@click.option("--board", is_flag=True, help="KEY is a Jira board id rather than a project key.")
+def team_attach(slug: str, key: str, board: bool) -> None:
+    """Claim a Jira project (or board) for a team; its history moves with it."""
+    from service import teams
+
+    kind = "board" if board else "project"
+    _team_command(
+        lambda s: f"{slug} now claims {', '.join(teams.attach(s, slug, kind, key).jira_projects) or key}"
+    )
+
+
+@team.command("detach")
+@click.argument("slug")
+@click.argument("key")
+@click.option("--board", is_flag=True)
+def team_detach(slug: str, key: str, board: bool) -> None:
+    from service import teams
+
+    kind = "board" if board else "project"
+    _team_command(lambda s: f"{slug} no longer claims {kind} {teams.detach(s, slug, kind, key) and key}")
+
+
+@team.command("channel")
+@click.argument("slug")
+@click.argument("channel_id", required=False)
+def team_channel(slug: str, channel_id: str | None) -> None:
+    """Set (or, with no CHANNEL_ID, clear) the team's Slack channel."""
+    from service import teams
+
+    _team_command(
+        lambda s: f"{slug} channel: {teams.set_channel(s, slug, channel_id).slack_channel or '(none)'}"
+    )
+
+
+@team.command("timezone")
+@click.argument("slug")
+@click.argument("tz")
+def team_timezone(slug: str, tz: str) -> None:
+    from service import teams
+
+    _team_command(lambda s: f"{slug} time zone: {teams.set_timezone(s, slug, tz).timezone}")
+
+
+# -- events and inbox ------------------------------------------------------------------------------------
+
+
+@main.group()
+def events() -> None:
+    """Webhook payloads."""
+
+
+@events.command("replay")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--url", help="Webhook URL [default: $SPRINTWINS_PUBLIC_URL/webhooks/jira]")
+@click.option(
+    "--secret",
+    envvar="SPRINTWINS_JIRA_WEBHOOK_SECRET",
+    help="Signing secret [$SPRINTWINS_JIRA_WEBHOOK_SECRET]",
+)
+def events_replay(files: tuple[Path, ...], url: str | None, secret: str | None) -> None:
+    """Sign Jira payload files and POST them to a running server, one delivery each."""
+    from service.replay import replay_files
+
+    target = url or _settings().public_url.rstrip("/") + "/webhooks/jira"
+    results = replay_files(list(files), target, secret, echo=click.echo)
+    failed = [r for r in results if not 200 <= r.status < 300]
+    click.echo(f"{len(results) - len(failed)} of {len(results)} accepted by {target}")
+    if failed:
+        sys.exit(1)
+
+
+@main.group("inbox")
+def inbox_group() -> None:
+    """The durable inbox of webhook deliveries."""
+
+
+@inbox_group.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def inbox_status(as_json: bool) -> None:
+    """Counts by state, and the age of the oldest unprocessed delivery."""
+    from service import inbox
+
+    with _session(_settings()) as session:
+        result = inbox.status(session)
+    age = result.oldest_pending_age_seconds(datetime.now(UTC))
+    if as_json:
+        click.echo(json.dumps({"counts": result.counts, "oldest_pending_age_seconds": age}))
+        return
+    for state, count in result.counts.items():
+        click.echo(f"{state:<10} {count}")
+    click.echo("oldest pending: " + ("none" if age is None else f"{age:.0f} s ago"))
+
+
+@inbox_group.command("sweep")
+def inbox_sweep() -> None:
+    """Enqueue every pending delivery now (the worker and scheduler also do this)."""
+    from jobs import runtime
+    from jobs.inbox import sweep_inbox
+    from jobs.queue import InProcessJobQueue
+
+    rt = runtime.install(runtime.Runtime.from_settings(_settings()))
+    result = sweep_inbox()
+    if isinstance(rt.queue, InProcessJobQueue):
+        rt.queue.wait_idle(timeout=600)
+    click.echo(f"{result['pending']} pending deliveries in {result['batches']} batches enqueued")
+
+
+# -- demo ------------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--exit", "exit_after", is_flag=True, help="Stop the server once the demo has played.")
+def demo(port: int, exit_after: bool) -> None:
+    """Start the service on the embedded default and play real Jira payloads through it."""
+    from service.demo import run_demo
+
+    run_demo(port=port, exit_after=exit_after, echo=click.echo)
+
+
+if __name__ == "__main__":
+    main()
