@@ -44,6 +44,9 @@ def current() -> Runtime:
 
 
 def reset() -> None:
+    """Forget (and close) the process's runtime; tests use this between apps."""
     global _current
     with _lock:
+        if _current is not None:
+            _current.database.dispose()
         _current = None

@@ -24,4 +24,7 @@ def run_worker(settings: Settings, *, burst: bool = False, fork: bool = False) -
     # SimpleWorker runs jobs in this process: batches are small and the database pool is reused.
     worker_class = Worker if fork else SimpleWorker
     worker = worker_class([rt.queue.rq], connection=rt.queue.redis, serializer=JSONSerializer)
-    return worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+    try:
+        return worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+    finally:
+        rt.database.dispose()

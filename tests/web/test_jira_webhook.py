@@ -1,0 +1,172 @@
+"""``POST /webhooks/jira`` through Flask's test client, with signed requests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from service.app import create_app
+from service.models import InboundEvent
+from service.settings import Settings, SettingsError
+from service.web.extensions import runtime_of
+from tests.conftest import SECRET, AppFactory, load_jira, post_jira
+
+
+def inbox_rows(app: Flask) -> list[InboundEvent]:
+    with runtime_of(app).database.sessions() as session:
+        return list(session.scalars(select(InboundEvent).order_by(InboundEvent.id)))
+
+
+def test_signed_delivery_is_stored_and_accepted(app: Flask, client: FlaskClient) -> None:
+    response = post_jira(client, load_jira("webhook-issue-updated-resolved.json"), delivery_id="d-1")
+    assert response.status_code == 202
+    assert response.json["status"] == "accepted"
+    rows = inbox_rows(app)
+    assert [(r.delivery_id, r.event_type) for r in rows] == [("d-1", "jira:issue_updated")]
+    assert json.loads(rows[0].body)["issue"]["key"] == "TES-41"
+
+
+def test_redelivery_is_a_duplicate(app: Flask, client: FlaskClient) -> None:
+    payload = load_jira("webhook-issue-created.json")
+    answers = [post_jira(client, payload, delivery_id="same").json["status"] for _ in range(3)]
+    assert answers == ["accepted", "duplicate", "duplicate"]
+    assert len(inbox_rows(app)) == 1
+
+
+def test_without_delivery_id_the_body_hash_deduplicates(app: Flask, client: FlaskClient) -> None:
+    payload = load_jira("webhook-issue-created.json")
+    assert post_jira(client, payload).json["status"] == "accepted"
+    assert post_jira(client, payload).json["status"] == "duplicate"
+    other = dict(payload, timestamp=payload["timestamp"] + 1)
+    assert post_jira(client, other).json["status"] == "accepted"
+    assert all(r.delivery_id.startswith("sha256:") for r in inbox_rows(app))
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [None, "", "sha256=" + "0" * 64, "sha1=abc", "sha256=nothex"],
+)
+def test_bad_signatures_are_refused_and_nothing_is_stored(
+    app: Flask, client: FlaskClient, signature: str | None
+) -> None:
+    body = json.dumps(load_jira("webhook-issue-created.json")).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-Hub-Signature"] = signature
+    response = client.post("/webhooks/jira", data=body, headers=headers)
+    assert response.status_code == 401
+    assert "X-Hub-Signature" in response.json["error"]
+    assert inbox_rows(app) == []
+
+
+def test_signature_with_another_secret_is_refused(client: FlaskClient) -> None:
+    response = post_jira(client, load_jira("webhook-issue-created.json"), secret="not-the-secret")
+    assert response.status_code == 401
+
+
+def test_tampered_body_is_refused(client: FlaskClient) -> None:
+    from integrations.jira.signature import sign
+
+    body = json.dumps(load_jira("webhook-issue-created.json")).encode()
+    headers = {"X-Hub-Signature": sign(SECRET, body), "Content-Type": "application/json"}
+    response = client.post("/webhooks/jira", data=body.replace(b"TES-41", b"TES-42"), headers=headers)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe", "not valid JSON"),
+        (b"[1, 2, 3]", "JSON object"),
+        (b'"a string"', "JSON object"),
+        (b"{}", "webhookEvent"),
+        (b'{"webhookEvent": 7}', "webhookEvent"),
+    ],
+)
+def test_bad_bodies_get_400_with_a_message(
+    app: Flask, client: FlaskClient, body: bytes, message: str
+) -> None:
+    response = post_jira(client, body)
+    assert response.status_code == 400
+    assert message in response.json["error"]
+    assert inbox_rows(app) == []
+
+
+def test_oversized_body_gets_413(make_app: AppFactory) -> None:
+    app = make_app("sqlite", max_body_bytes=4096)
+    payload = load_jira("webhook-issue-created.json")
+    payload["issue"]["fields"]["description"] = "x" * 10_000
+    response = post_jira(app.test_client(), payload)
+    assert response.status_code == 413
+    assert "4096" in response.json["error"]
+    assert inbox_rows(app) == []
+
+
+def test_unknown_event_type_is_recorded_as_ignored(app: Flask, client: FlaskClient) -> None:
+    response = post_jira(
+        client, {"webhookEvent": "board_configuration_changed", "timestamp": 1}, delivery_id="b-1"
+    )
+    assert response.status_code == 202
+    assert response.json["state"] == "ignored"
+    [row] = inbox_rows(app)
+    assert row.state == "ignored"
+
+
+def test_no_secret_configured_accepts_unsigned_in_development(make_app: AppFactory) -> None:
+    app = make_app("sqlite", jira_webhook_secret=None)
+    response = post_jira(app.test_client(), load_jira("webhook-issue-created.json"), secret=None)
+    assert response.status_code == 202
+
+
+def test_production_refuses_to_start_without_a_secret(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings.from_env({}, env="production", database_url=f"sqlite:///{tmp_path}/x.db")
+    with pytest.raises(SettingsError, match="JIRA_WEBHOOK_SECRET"):
+        create_app(settings)
+
+
+def test_unreachable_database_answers_503_so_jira_retries(make_app: AppFactory) -> None:
+    app = make_app("sqlite")
+    runtime_of(app).database.engine.dispose()
+    from service.db import Database
+
+    runtime_of(app).database = Database("postgresql://nobody@127.0.0.1:1/none")
+    response = post_jira(app.test_client(), load_jira("webhook-issue-created.json"))
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+
+
+def test_wrong_method_and_path_are_json_errors(client: FlaskClient) -> None:
+    assert client.get("/webhooks/jira").status_code == 405
+    missing = client.get("/nope")
+    assert missing.status_code == 404 and missing.json["status"] == 404
+
+
+def test_health_and_readiness(client: FlaskClient) -> None:
+    assert client.get("/healthz").json == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["checks"]["database"] == "ok"
+
+
+def test_readiness_reports_redis_down(make_app: AppFactory) -> None:
+    app = make_app("sqlite", redis="redis://127.0.0.1:1/0")
+    ready = app.test_client().get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["checks"]["redis"].startswith("unavailable")
+
+
+def test_inbox_row_count_matches(make_app: AppFactory) -> None:
+    app = make_app("sqlite")
+    client = app.test_client()
+    for n in range(5):
+        post_jira(
+            client,
+            {"webhookEvent": "sprint_created", "timestamp": n, "sprint": {"id": n + 1}},
+            delivery_id=f"s{n}",
+        )
+    with runtime_of(app).database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(InboundEvent)) == 5
