@@ -1,0 +1,289 @@
+"""Slash-command text parsed into typed commands, with errors a person can act on.
+
+Slack sends the command text with ``&``, ``<``, ``>`` escaped and, when the command has
+"Escape channels, users, and links" on (``should_escape: true`` in the manifest), mentions as
+``<@U123>`` / ``<@U123|alice>``. Titles are stored raw (readable text, no Slack markup); they are
+escaped again only when rendered, by ``service.domain.mrkdwn``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from zoneinfo import available_timezones
+
+from service.domain.mrkdwn import escape_mrkdwn, truncate_plain, unescape_mrkdwn
+from service.domain.schedule import (
+    SCHEDULE_USAGE,
+    DigestSchedule,
+    ScheduleError,
+    load_timezone,
+    parse_schedule,
+)
+
+MAX_TITLE_LENGTH = 300
+MAX_TEAM_LENGTH = 100
+MAX_CHALLENGE_LENGTH = 2000
+
+# Raw usage text (contains ``<…>`` placeholders); ``help_text``/``CommandError.mrkdwn`` escape it.
+SPRINTWINS_USAGE = (
+    "Usage:\n"
+    "• `/sprintwins connect <team>`: connect this channel to a team (Jira project or board)\n"
+    "• `/sprintwins digest <schedule>`: when to post digests, e.g. `daily 09:30`, `weekly fri 16:00`,"
+    " `sprint-end`, `off`\n"
+    "• `/sprintwins timezone <IANA zone>`: the team's time zone, e.g. `Europe/Berlin`\n"
+    "• `/sprintwins link @someone <Jira account id or email>`: match a Slack user to their Jira account\n"
+    "• `/sprintwins challenge <challenge>`: start a team challenge\n"
+    "• `/sprintwins help`: this help"
+)
+WIN_USAGE = (
+    "Usage:\n"
+    "• `/win <what you did>`: record a win, e.g. `/win migrated billing to the new API`\n"
+    "• `/win @someone <what they did>`: give kudos, e.g. `/win @alice untangled the flaky tests`"
+)
+
+_SUBCOMMANDS = ("connect", "digest", "timezone", "link", "challenge", "help")
+_MENTION_RE = re.compile(r"<@(?P<id>[UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>")
+# A mention at the current position, plus a separator ("," "and" "&" "+") only if another mention follows.
+_LEADING_MENTION_RE = re.compile(
+    r"\s*<@(?P<id>[UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>(?:\s*(?:,|and\b|&amp;|\+)(?=\s*<@))?"
+)
+# Any Slack markup token: <@U…>, <#C…|name>, <!here>, <!subteam^S…|@team>, <url|label>.
+_TOKEN_RE = re.compile(r"<(?P<body>[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
+_BIDI_CONTROLS_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_LEADING_PUNCTUATION = " \t:;,-\u2013\u2014"
+_EMAIL_RE = re.compile(r"[^@\s<>|]+@[^@\s<>|]+\.[^@\s<>|]+")
+# Atlassian account ids: 24 hex-ish characters or the older "557058:uuid" form.
+_JIRA_ACCOUNT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9:\-]{5,127}")
+
+
+class CommandError(ValueError):
+    """A command the user got wrong. ``str(err)`` is raw text; ``err.mrkdwn`` is safe to post."""
+
+    def __init__(self, message: str, usage: str) -> None:
+        super().__init__(f"{message}\n\n{usage}")
+        self.message = message
+        self.usage = usage
+
+    @property
+    def mrkdwn(self) -> str:
+        return escape_mrkdwn(str(self))
+
+
+@dataclass(frozen=True, slots=True)
+class HelpCommand:
+    """``/sprintwins help`` (or no text at all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectCommand:
+    """``/sprintwins connect <team>``: ``team`` is raw text naming the team."""
+
+    team: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestCommand:
+    """``/sprintwins digest <schedule>``."""
+
+    schedule: DigestSchedule
+
+
+@dataclass(frozen=True, slots=True)
+class TimezoneCommand:
+    """``/sprintwins timezone <zone>``: ``tz_name`` is a valid, canonically spelled IANA name."""
+
+    tz_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCommand:
+    """``/sprintwins link @user <account id or email>``: exactly one of the two refs is set."""
+
+    slack_user_id: str
+    jira_account_id: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeCommand:
+    """``/sprintwins challenge <spec>``: ``spec`` is the text as Slack sent it, for the challenge parser."""
+
+    spec: str
+
+
+SprintWinsCommand = (
+    HelpCommand | ConnectCommand | DigestCommand | TimezoneCommand | LinkCommand | ChallengeCommand
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ManualWin:
+    """``/win <text>``: a win the invoking user records for themselves."""
+
+    title: str
+    mentioned_user_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KudosWin:
+    """``/win @a @b <text>``: kudos credited to the people mentioned at the start."""
+
+    title: str
+    recipient_user_ids: tuple[str, ...]
+
+
+def help_text() -> str:
+    """The full help for both commands, as mrkdwn."""
+    return escape_mrkdwn(
+        "*Sprint Wins* celebrates what your team gets done.\n\n"
+        f"*/sprintwins*\n{SPRINTWINS_USAGE}\n\n*/win*\n{WIN_USAGE}\n\n"
+        f"*Digest schedules*\n{SCHEDULE_USAGE}"
+    )
+
+
+def parse_sprintwins(text: str) -> SprintWinsCommand:
+    """Parse the text after ``/sprintwins``; raises CommandError with usage on mistakes."""
+    stripped = text.strip()
+    if not stripped:
+        return HelpCommand()
+    head, _, rest = stripped.partition(" ")
+    head, rest = head.lower(), rest.strip()
+    if head in {"help", "?", "-h", "--help"}:
+        return HelpCommand()
+    if head == "connect":
+        team = _readable(rest)
+        if not team:
+            raise CommandError(
+                "Say which team to connect, e.g. `/sprintwins connect Payments`.", SPRINTWINS_USAGE
+            )
+        if len(team) > MAX_TEAM_LENGTH:
+            raise CommandError(f"A team name can be at most {MAX_TEAM_LENGTH} characters.", SPRINTWINS_USAGE)
+        return ConnectCommand(team=team)
+    if head == "digest":
+        try:
+            return DigestCommand(schedule=parse_schedule(unescape_mrkdwn(rest)))
+        except ScheduleError as exc:
+            raise CommandError(exc.reason, SCHEDULE_USAGE) from exc
+    if head in {"timezone", "tz"}:
+        return TimezoneCommand(tz_name=_parse_timezone(unescape_mrkdwn(rest)))
+    if head == "link":
+        return _parse_link(rest)
+    if head == "challenge":
+        if not rest:
+            raise CommandError("Describe the challenge after `/sprintwins challenge`.", SPRINTWINS_USAGE)
+        if len(rest) > MAX_CHALLENGE_LENGTH:
+            raise CommandError(
+                f"A challenge can be at most {MAX_CHALLENGE_LENGTH} characters.", SPRINTWINS_USAGE
+            )
+        return ChallengeCommand(spec=rest)
+    suggestion = difflib.get_close_matches(head, _SUBCOMMANDS, n=1)
+    hint = f" Did you mean `{suggestion[0]}`?" if suggestion else ""
+    raise CommandError(f"I don't know `{truncate_plain(head, 40)}`.{hint}", SPRINTWINS_USAGE)
+
+
+def parse_win(text: str) -> ManualWin | KudosWin:
+    """Parse the text after ``/win``: leading mentions make it kudos, anything else a manual win."""
+    recipients: list[str] = []
+    position = 0
+    while match := _LEADING_MENTION_RE.match(text, position):
+        recipients.append(match.group("id"))
+        position = match.end()
+    title = _clean_title(text[position:])
+    if recipients:
+        if not title:
+            raise CommandError("Say what they did, e.g. `/win @alice fixed the flaky deploy`.", WIN_USAGE)
+        return KudosWin(title=title, recipient_user_ids=_unique(recipients))
+    if not title:
+        raise CommandError("Say what the win was, e.g. `/win shipped the new onboarding flow`.", WIN_USAGE)
+    mentioned = _unique(match.group("id") for match in _MENTION_RE.finditer(text))
+    return ManualWin(title=title, mentioned_user_ids=mentioned)
+
+
+def _clean_title(slack_text: str) -> str:
+    title = _readable(slack_text).lstrip(_LEADING_PUNCTUATION)
+    return truncate_plain(title, MAX_TITLE_LENGTH)
+
+
+def _readable(slack_text: str) -> str:
+    """Slack-formatted text as one line of raw, readable text: markup becomes what people saw."""
+    text = _TOKEN_RE.sub(_token_as_text, slack_text)
+    text = unescape_mrkdwn(text)
+    text = unicodedata.normalize("NFC", text)
+    # Control and bidi-override characters can hide or reorder what a title appears to say.
+    text = "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
+    text = _BIDI_CONTROLS_RE.sub("", text)
+    return " ".join(text.split())
+
+
+def _token_as_text(match: re.Match[str]) -> str:
+    body, label = match.group("body"), match.group("label")
+    if body.startswith("@"):  # user mention
+        return f"@{label}" if label else body
+    if body.startswith("#"):  # channel
+        return f"#{label}" if label else body
+    if body.startswith("!date"):  # <!date^…|fallback>: the fallback is what people read
+        return label or ""
+    if body.startswith("!"):  # <!here>, <!channel>, <!subteam^S1|@team>
+        return "@" + (label or body[1:].split("^", 1)[0]).lstrip("@")
+    if body.startswith("mailto:"):
+        return label or body.removeprefix("mailto:")
+    if label and label not in body:
+        return f"{label} ({body})"
+    return label or body
+
+
+def _parse_timezone(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise CommandError(
+            "Say which time zone, e.g. `/sprintwins timezone Europe/Berlin`.", SPRINTWINS_USAGE
+        )
+    try:
+        load_timezone(name)
+        return name
+    except ValueError:
+        pass
+    # People type "europe/berlin"; accept it and store the canonical spelling.
+    by_folded = {zone.casefold(): zone for zone in available_timezones()}
+    canonical = by_folded.get(name.casefold())
+    if canonical is not None:
+        return canonical
+    close = difflib.get_close_matches(name, list(by_folded.values()), n=1)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    raise CommandError(
+        f"`{truncate_plain(name, 60)}` is not a time zone I know.{hint} "
+        "Use an IANA name such as `Europe/Berlin` or `America/New_York`.",
+        SPRINTWINS_USAGE,
+    )
+
+
+def _parse_link(rest: str) -> LinkCommand:
+    usage_hint = (
+        "e.g. `/sprintwins link @alice alice@example.com`"
+        " or `/sprintwins link @alice 5b10ac8d82e05b22cc7d4ef5`."
+    )
+    parts = rest.split()
+    if len(parts) != 2:
+        raise CommandError(f"Give one person and one Jira account, {usage_hint}", SPRINTWINS_USAGE)
+    mention_match = _MENTION_RE.fullmatch(parts[0])
+    if mention_match is None:
+        raise CommandError(
+            f"Mention the person with @ so Slack turns it into a link, {usage_hint}", SPRINTWINS_USAGE
+        )
+    ref = _readable(parts[1])
+    if _EMAIL_RE.fullmatch(ref):
+        return LinkCommand(slack_user_id=mention_match.group("id"), email=ref.lower())
+    if _JIRA_ACCOUNT_ID_RE.fullmatch(ref):
+        return LinkCommand(slack_user_id=mention_match.group("id"), jira_account_id=ref)
+    raise CommandError(
+        f"`{truncate_plain(ref, 60)}` is neither an email nor a Jira account id, {usage_hint}",
+        SPRINTWINS_USAGE,
+    )
+
+
+def _unique(ids: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(ids))

@@ -1,0 +1,337 @@
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from service.domain.digest import (
+    ANONYMOUS,
+    MAX_BLOCKS,
+    MAX_HEADER_CHARS,
+    MAX_SECTION_CHARS,
+    SPRINT_GOAL_MET_ACTION_ID,
+    TOP_WINS_LIMIT,
+    Digest,
+    DigestInput,
+    DigestWin,
+    SprintProgress,
+    compose_digest,
+    compose_sprint_end,
+    progress_bar,
+    render_console,
+)
+from service.domain.wins import WinKind
+
+START = datetime(2026, 11, 16, 0, 0, tzinfo=UTC)
+END = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+HOSTILE = "<!channel> <@U0EVIL123> <https://evil.example|click> & more"
+# Markup the digest itself may produce: links to http(s) URLs and mentions of user ids.
+OUR_TOKEN = re.compile(r"<(?:https?://[^|<>\s]+(?:\|[^<>]*)?|@[UW][A-Z0-9]+)>")
+
+
+def win(
+    win_id: int,
+    title: str = "Closed a ticket",
+    *,
+    kind: WinKind = WinKind.TICKET,
+    name: str | None = "Alice",
+    slack_id: str | None = "U0ALICE01",
+    points: float | None = None,
+    cheers: int = 0,
+    minutes: int = 0,
+    url: str | None = None,
+    kudos_from: str | None = None,
+) -> DigestWin:
+    return DigestWin(
+        id=win_id,
+        kind=kind,
+        title=title,
+        occurred_at=START + timedelta(minutes=minutes),
+        member_name=name,
+        member_slack_id=slack_id,
+        points=points,
+        url=url,
+        cheers=cheers,
+        kudos_from_name=kudos_from,
+    )
+
+
+def digest_input(wins: list[DigestWin], **overrides: Any) -> DigestInput:
+    values: dict[str, Any] = {
+        "team_name": "Payments",
+        "period_label": "This week",
+        "period_start": START,
+        "period_end": END,
+        "wins": wins,
+    }
+    values.update(overrides)
+    return DigestInput(**values)
+
+
+def mrkdwn_texts(blocks: list[dict[str, Any]]) -> Iterator[str]:
+    def walk(node: object) -> Iterator[str]:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                yield node["text"]
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from walk(item)
+
+    return walk(blocks)
+
+
+def header_text(digest: Digest) -> str:
+    assert digest.blocks[0]["type"] == "header"
+    return str(digest.blocks[0]["text"]["text"])
+
+
+def assert_within_block_kit_limits(digest: Digest) -> None:
+    assert len(digest.blocks) <= MAX_BLOCKS
+    assert len(header_text(digest)) <= MAX_HEADER_CHARS
+    for block in digest.blocks:
+        if block["type"] == "section":
+            if "text" in block:
+                assert len(block["text"]["text"]) <= MAX_SECTION_CHARS
+            assert len(block.get("fields", [])) <= 10
+
+
+def assert_no_foreign_markup(digest: Digest) -> None:
+    for text in [*mrkdwn_texts(digest.blocks), digest.text]:
+        leftover = OUR_TOKEN.sub("", text)
+        assert "<" not in leftover and ">" not in leftover, text
+        assert "<!" not in text
+
+
+def test_empty_period_posts_nothing_by_default() -> None:
+    assert compose_digest(digest_input([])) is None
+
+
+def test_empty_period_can_post_a_gentle_message() -> None:
+    sprint = SprintProgress("Sprint 42", 10, 3, 30, 1, 10, days_left=8)
+    digest = compose_digest(digest_input([], sprint=sprint), post_when_empty=True)
+    assert digest is not None
+    assert "quiet" in header_text(digest)
+    assert "/win" in "".join(mrkdwn_texts(digest.blocks))
+    assert "Sprint 42" in digest.text
+    assert_within_block_kit_limits(digest)
+
+
+def test_headline_counts_every_win_and_point() -> None:
+    wins = [win(1, points=3), win(2, points=2.5, name=None), win(3), win(4, kind=WinKind.MANUAL, points=1)]
+    sprint = SprintProgress("Sprint 42", 68.4, 21, 31, 7, 10, days_left=3, goal="Ship checkout")
+    digest = compose_digest(digest_input(wins, sprint=sprint))
+    assert digest is not None
+    assert header_text(digest) == ":tada: This week: 4 wins, 6.5 points; Sprint 42 is 68% done"
+    assert digest.text.startswith("Payments: This week: 4 wins, 6.5 points; Sprint 42 is 68% done")
+
+
+def test_singular_wording() -> None:
+    digest = compose_digest(digest_input([win(1, points=1)], period_label="Today"))
+    assert digest is not None
+    assert header_text(digest) == ":tada: Today: 1 win, 1 point"
+
+
+def test_opted_out_people_are_never_named_but_still_count() -> None:
+    secret = win(1, "Fixed billing", name=None, slack_id="U0SECRET1", points=8)
+    kudos = win(2, "Helped", kind=WinKind.KUDOS, name=None, slack_id="U0SECRET1", kudos_from="Bob")
+    badge = win(3, "First 10 tickets", kind=WinKind.BADGE, name=None, slack_id="U0SECRET1")
+    digest = compose_digest(digest_input([secret, kudos], kudos=[kudos], new_badges=[badge]))
+    assert digest is not None
+    everything = header_text(digest) + digest.text + "".join(mrkdwn_texts(digest.blocks))
+    assert "U0SECRET1" not in everything
+    assert ANONYMOUS in "".join(mrkdwn_texts(digest.blocks))
+    assert "2 wins, 8 points" in header_text(digest)
+    assert "U0SECRET1" not in digest.names
+
+
+def test_hostile_text_is_escaped_everywhere() -> None:
+    wins = [win(1, HOSTILE, name=HOSTILE, slack_id=None, url="https://jira.example/browse/P-1", points=2)]
+    sprint = SprintProgress(HOSTILE, 50, 1, 2, 1, 2, goal=HOSTILE)
+    digest = compose_digest(
+        digest_input(
+            wins,
+            team_name=HOSTILE,
+            period_label=HOSTILE,
+            sprint=sprint,
+            kudos=[win(2, HOSTILE, kind=WinKind.KUDOS, name=HOSTILE, slack_id=None, kudos_from=HOSTILE)],
+            new_streaks=[win(3, HOSTILE, kind=WinKind.STREAK, name=HOSTILE, slack_id=None)],
+        )
+    )
+    assert digest is not None
+    assert_no_foreign_markup(digest)
+    assert "&lt;!channel&gt;" in digest.text
+    # The one real link is ours, with the hostile title escaped as its label.
+    assert "<https://jira.example/browse/P-1|&lt;!channel&gt;" in "".join(mrkdwn_texts(digest.blocks))
+    end = compose_sprint_end(sprint, team_name=HOSTILE, sprint_ref="jira:1:42", wins=wins)
+    assert_no_foreign_markup(end)
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "slack://open", "/relative", "file:///etc/passwd"])
+def test_non_web_urls_are_not_linked(url: str) -> None:
+    digest = compose_digest(digest_input([win(1, "Title", url=url)]))
+    assert digest is not None
+    assert url not in "".join(mrkdwn_texts(digest.blocks))
+    assert "Title" in "".join(mrkdwn_texts(digest.blocks))
+
+
+def test_top_wins_ranked_by_points_then_cheers_then_recency() -> None:
+    wins = [
+        win(1, "low", points=1),
+        win(2, "mid-old", points=3, cheers=2, minutes=1),
+        win(3, "mid-new", points=3, cheers=2, minutes=5),
+        win(4, "mid-cheered", points=3, cheers=9),
+        win(5, "top", points=8),
+        win(6, "none"),
+        win(7, "streak-not-ranked", kind=WinKind.STREAK, points=100),
+    ]
+    digest = compose_digest(digest_input(wins))
+    assert digest is not None
+    top_section = digest.blocks[1]["text"]["text"]
+    lines = top_section.split("\n")[1:]
+    shown = [line.split(" ")[2] for line in lines]  # "• <emoji> <title> — …"
+    assert shown == ["top", "mid-cheered", "mid-new", "mid-old", "low", "none"]
+    assert "streak-not-ranked" not in top_section
+
+
+def test_top_wins_capped_with_more_line() -> None:
+    wins = [win(i, f"win-{i:02d}", points=i) for i in range(1, 13)]
+    digest = compose_digest(digest_input(wins))
+    assert digest is not None
+    top_section = digest.blocks[1]["text"]["text"]
+    assert top_section.count("\n• ") == TOP_WINS_LIMIT
+    assert "win-12" in top_section and "win-05" in top_section and "win-04" not in top_section
+    assert digest.blocks[2] == {
+        "type": "context",
+        "elements": [{"type": "mrkdwn", "text": "+4 more wins in this week"}],
+    }
+
+
+def test_mentions_use_slack_ids_and_names_are_kept_for_the_console() -> None:
+    digest = compose_digest(digest_input([win(1, "Fixed login", points=2, cheers=3)]))
+    assert digest is not None
+    line = digest.blocks[1]["text"]["text"]
+    assert "<@U0ALICE01>" in line and "2 pts" in line and "3 :raised_hands:" in line
+    assert digest.names == {"U0ALICE01": "Alice"}
+    # An invalid id is not turned into a mention: the escaped name is shown instead.
+    odd = compose_digest(digest_input([win(1, name="Bob <b>", slack_id="not-an-id")]))
+    assert odd is not None
+    assert "Bob &lt;b&gt;" in odd.blocks[1]["text"]["text"]
+
+
+def test_kudos_and_achievements_sections() -> None:
+    kudos = [
+        win(i, f"thanks {i}", kind=WinKind.KUDOS, name="Carol", slack_id=None, kudos_from="Dan")
+        for i in range(13)
+    ]
+    streaks = [win(100, "5-day streak", kind=WinKind.STREAK)]
+    badges = [win(200, "Bug squasher", kind=WinKind.BADGE, name=None)]
+    digest = compose_digest(digest_input([win(1)], kudos=kudos, new_streaks=streaks, new_badges=badges))
+    assert digest is not None
+    texts = list(mrkdwn_texts(digest.blocks))
+    kudos_text = next(text for text in texts if text.startswith(":clap: *Kudos*"))
+    assert "• Dan → Carol: thanks 0" in kudos_text
+    assert kudos_text.count("\n• ") == 10 and "_+3 more_" in kudos_text
+    achievements = next(text for text in texts if "*New streaks & badges*" in text)
+    assert "<@U0ALICE01>: 5-day streak" in achievements
+    assert f"{ANONYMOUS}: Bug squasher" in achievements
+
+
+def test_sprint_progress_section() -> None:
+    sprint = SprintProgress("Sprint 42", 68, 21, 31, 7, 10, days_left=1, goal="Ship checkout")
+    digest = compose_digest(digest_input([win(1)], sprint=sprint))
+    assert digest is not None
+    sprint_text = next(text for text in mrkdwn_texts(digest.blocks) if text.startswith("*Sprint 42*"))
+    assert sprint_text == (
+        "*Sprint 42* · goal: Ship checkout\n`▓▓▓▓▓▓▓░░░` 68% · 21 of 31 points · 7 of 10 issues · 1 day left"
+    )
+
+
+@pytest.mark.parametrize(
+    ("percent", "bar"),
+    [(0, "░░░░░░░░░░"), (68, "▓▓▓▓▓▓▓░░░"), (100, "▓▓▓▓▓▓▓▓▓▓"), (-5, "░░░░░░░░░░"), (140, "▓▓▓▓▓▓▓▓▓▓")],
+)
+def test_progress_bar(percent: float, bar: str) -> None:
+    assert progress_bar(percent) == bar
+
+
+def test_limits_hold_for_huge_and_long_inputs() -> None:
+    long = "ü" * 5000
+    wins = [win(i, long, name=long, slack_id=None, points=1) for i in range(200)]
+    side = [win(i, long, kind=WinKind.KUDOS, name=long, slack_id=None, kudos_from=long) for i in range(200)]
+    sprint = SprintProgress(long, 50, 1, 2, 1, 2, goal=long)
+    digest = compose_digest(
+        digest_input(wins, team_name=long, period_label=long, sprint=sprint, kudos=side, new_badges=side)
+    )
+    assert digest is not None
+    assert_within_block_kit_limits(digest)
+    assert header_text(digest).endswith("…")
+    end = compose_sprint_end(sprint, team_name=long, sprint_ref="jira:1:42", wins=wins)
+    assert_within_block_kit_limits(end)
+
+
+def test_sprint_end_celebration_asks_whether_the_goal_was_met() -> None:
+    sprint = SprintProgress("Sprint 42", 90, 27, 30, 9, 10, goal="Checkout v2 <live>")
+    digest = compose_sprint_end(
+        sprint, team_name="Payments", sprint_ref="jira:10001:42", wins=[win(1, points=5)]
+    )
+    assert header_text(digest) == ":checkered_flag: Sprint 42 is done: 9 issues, 27 points"
+    texts = list(mrkdwn_texts(digest.blocks))
+    assert "*Goal:* Checkout v2 &lt;live&gt;" in texts
+    assert "*Issues done*\n9 of 10 (90%)" in texts
+    assert "*Points done*\n27 of 30 (90%)" in texts
+    actions = [block for block in digest.blocks if block["type"] == "actions"]
+    assert len(actions) == 1
+    [button] = actions[0]["elements"]
+    assert button["type"] == "button"
+    assert button["action_id"] == SPRINT_GOAL_MET_ACTION_ID == "sprint_goal_met"
+    assert button["value"] == "jira:10001:42"
+    assert_within_block_kit_limits(digest)
+
+
+def test_sprint_end_without_goal_and_bad_ref() -> None:
+    sprint = SprintProgress("Sprint 7", 100, 10, 10, 4, 4)
+    digest = compose_sprint_end(sprint, team_name="T", sprint_ref="s7")
+    assert "_No sprint goal was set._" in list(mrkdwn_texts(digest.blocks))
+    with pytest.raises(ValueError, match="sprint_ref"):
+        compose_sprint_end(sprint, team_name="T", sprint_ref="")
+
+
+def test_render_console_shows_names_links_and_raw_text() -> None:
+    wins = [win(1, "Fix <login> & logout", points=2, url="https://jira.example/browse/P-1?a=1&b=2")]
+    digest = compose_digest(digest_input(wins, team_name="R&D"))
+    assert digest is not None
+    console = render_console(digest)
+    assert ":tada: This week: 1 win, 2 points" in console
+    assert "Fix <login> & logout (https://jira.example/browse/P-1?a=1&b=2) — @Alice · 2 pts" in console
+    assert "R&D · Mon 16 Nov to Sun 22 Nov" in console
+    assert "&amp;" not in console and "&lt;" not in console
+
+
+def test_composing_100k_wins_is_fast(capsys: pytest.CaptureFixture[str]) -> None:
+    wins = [
+        win(
+            i,
+            f"Ticket {i}",
+            points=float(i % 13),
+            cheers=i % 7,
+            minutes=i % 10_000,
+            name=None if i % 5 else "A",
+        )
+        for i in range(100_000)
+    ]
+    started = time.perf_counter()
+    digest = compose_digest(digest_input(wins))
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    assert digest is not None
+    assert "100000 wins" in header_text(digest)
+    # The best win: 12 points, 6 cheers, latest occurrence among those.
+    best = max(wins, key=lambda w: (w.points or 0, w.cheers, w.occurred_at))
+    assert f" {best.title} " in digest.blocks[1]["text"]["text"].split("\n")[1]
+    with capsys.disabled():
+        print(f"\ncompose_digest over 100,000 wins: {elapsed_ms:.1f} ms")
