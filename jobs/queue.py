@@ -13,6 +13,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,10 @@ class QueueUnavailable(RuntimeError):
 class JobQueue(Protocol):
     def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> None: ...
 
+    def enqueue_unique(self, func: Callable[..., Any], *args: Any, job_id: str) -> bool:
+        """Enqueue unless a job with this id exists; True if it was enqueued."""
+        ...
+
     def ping(self) -> None: ...
 
 
@@ -42,6 +47,17 @@ class RQJobQueue:
             self.rq.enqueue(func, *args, job_id=job_id, retry=RETRY, result_ttl=600, failure_ttl=7 * 86400)
         except QUEUE_UNAVAILABLE as error:
             raise QueueUnavailable(str(error)) from error
+
+    def enqueue_unique(self, func: Callable[..., Any], *args: Any, job_id: str) -> bool:
+        try:
+            self.rq.enqueue(
+                func, *args, job_id=job_id, unique=True, retry=RETRY, result_ttl=86400, failure_ttl=7 * 86400
+            )
+        except DuplicateJobError:
+            return False
+        except QUEUE_UNAVAILABLE as error:
+            raise QueueUnavailable(str(error)) from error
+        return True
 
     def ping(self) -> None:
         try:
@@ -64,6 +80,7 @@ class InProcessJobQueue:
         self._lock = threading.Lock()
         self._idle = threading.Condition()
         self._outstanding = 0
+        self._seen_ids: set[str] = set()
         self.failures = 0
 
     def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> None:
@@ -71,6 +88,14 @@ class InProcessJobQueue:
             self._outstanding += 1
         self._jobs.put((func, args))
         self._ensure_thread()
+
+    def enqueue_unique(self, func: Callable[..., Any], *args: Any, job_id: str) -> bool:
+        with self._lock:
+            if job_id in self._seen_ids:
+                return False
+            self._seen_ids.add(job_id)
+        self.enqueue(func, *args, job_id=job_id)
+        return True
 
     def ping(self) -> None:
         return None

@@ -1,27 +1,82 @@
-"""Periodic work, declared as data; registering it twice is harmless."""
+"""``sprintwins scheduler``: periodic work declared as data, enqueued once per period.
+
+RQ's own ``rq cron`` enqueues with its default (pickle) serializer, which our JSON-only
+workers refuse, so this small loop does the same job through ``Queue.enqueue``. Each run
+gets the job id ``<task>-<period number>`` with ``unique=True``: a second scheduler, or a
+restart inside the same period, finds the id taken and enqueues nothing.
+"""
 
 from __future__ import annotations
 
 import logging
-
-from rq.cron import CronScheduler
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from jobs import runtime
 from jobs.inbox import sweep_inbox
-from jobs.queue import RQJobQueue
+from jobs.queue import JobQueue, QueueUnavailable
 from service.settings import Settings
 
+log = logging.getLogger(__name__)
 
-def build_scheduler(settings: Settings) -> CronScheduler:
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    name: str
+    func: Callable[..., Any]
+    interval_seconds: int
+
+    def period(self, now: float) -> int:
+        return int(now // self.interval_seconds)
+
+
+def periodic_tasks(settings: Settings) -> list[PeriodicTask]:
+    return [PeriodicTask("sweep-inbox", sweep_inbox, settings.sweep_interval_seconds)]
+
+
+class Scheduler:
+    def __init__(
+        self, queue: JobQueue, tasks: list[PeriodicTask], clock: Callable[[], float] = time.time
+    ) -> None:
+        self.queue = queue
+        self.tasks = tasks
+        self.clock = clock
+        self._stop = threading.Event()
+
+    def tick(self) -> list[str]:
+        """Enqueue every task whose current period has no job yet; returns the job ids enqueued."""
+        now = self.clock()
+        enqueued = []
+        for task in self.tasks:
+            job_id = f"{task.name}-{task.period(now)}"
+            try:
+                if self.queue.enqueue_unique(task.func, job_id=job_id):
+                    enqueued.append(job_id)
+            except QueueUnavailable:
+                log.warning("queue unavailable; %s will be tried again next tick", task.name)
+        return enqueued
+
+    def run(self, poll_seconds: float = 1.0) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        signal.signal(signal.SIGINT, lambda *_: self._stop.set())
+        log.info(
+            "scheduler started with %s", ", ".join(f"{t.name}/{t.interval_seconds}s" for t in self.tasks)
+        )
+        while not self._stop.is_set():
+            for job_id in self.tick():
+                log.info("enqueued %s", job_id)
+            self._stop.wait(poll_seconds)
+
+
+def build_scheduler(settings: Settings) -> Scheduler:
     rt = runtime.install(runtime.Runtime.from_settings(settings))
-    assert isinstance(rt.queue, RQJobQueue)
-    scheduler = CronScheduler(connection=rt.queue.redis, logging_level=settings.log_level)
-    scheduler.register(
-        sweep_inbox, settings.queue_name, interval=settings.sweep_interval_seconds, job_timeout=300
-    )
-    return scheduler
+    return Scheduler(rt.queue, periodic_tasks(settings))
 
 
 def run_scheduler(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level)
-    build_scheduler(settings).start()
+    build_scheduler(settings).run()

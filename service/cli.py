@@ -94,7 +94,7 @@ def worker(burst: bool, fork: bool) -> None:
 
 @main.command()
 def scheduler() -> None:
-    """Run the one scheduler process (rq cron): periodic inbox sweeps and digests."""
+    """Run the scheduler: enqueues periodic work (the inbox sweep) once per period."""
     from jobs.schedule import run_scheduler
 
     settings = _settings()
