@@ -1,0 +1,239 @@
+"""Sprint milestones: progress through committed scope, velocity records and other sprint moments.
+
+Progress is measured by points when the sprint committed points (> 0) and every finished
+committed issue carries points; otherwise by issue count. Mixing estimated and unestimated
+issues in one percentage would make "50%" mean nothing, and counting is always well defined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Literal
+
+from service.domain.progress_inputs import IssueAge, RecordedWin, SprintScope
+from service.domain.team_rules import TeamRules
+from service.domain.wins import WinDraft, WinKind, WinSource
+
+PROGRESS_STEPS: tuple[int, ...] = (25, 50, 75, 100)
+
+
+def milestone_draft(
+    name: str,
+    sprint_ref: str,
+    title: str,
+    occurred_at: datetime,
+    member_ref: str | None = None,
+    **details: object,
+) -> WinDraft:
+    return WinDraft(
+        kind=WinKind.MILESTONE,
+        source=WinSource.ENGINE,
+        source_key=f"milestone:{sprint_ref}:{name}",
+        title=title,
+        occurred_at=occurred_at,
+        member_ref=member_ref,
+        details={"milestone": name, "sprint_ref": sprint_ref, **details},
+    )
+
+
+def confirm_sprint_goal(scope: SprintScope, by_member_ref: str, at: datetime) -> SprintScope:
+    """The Slack "goal met" button: record who confirmed the sprint goal, and when.
+
+    The first confirmation stands, so a double click (or a retried job) changes nothing.
+    """
+    if at.tzinfo is None:
+        raise ValueError("at: must be a timezone-aware datetime")
+    if not by_member_ref:
+        raise ValueError("by_member_ref: must name who confirmed the goal")
+    if scope.goal_met_confirmed_at is not None:
+        return scope
+    return replace(scope, goal_met_confirmed_at=at, goal_met_confirmed_by=by_member_ref)
+
+
+def _finished_committed(scope: SprintScope) -> list[tuple[datetime, str, float | None]]:
+    """Committed issues finished within the sprint, in (done_at, issue key) order."""
+    finished = []
+    for key in scope.committed_issues:
+        done = scope.done.get(key)
+        if done is None:
+            continue
+        done_at, points = done
+        if scope.completed_at is not None and done_at > scope.completed_at:
+            continue  # finished after the sprint closed: not this sprint's progress
+        finished.append((done_at, key, points))
+    finished.sort(key=lambda item: (item[0], item[1]))
+    return finished
+
+
+def progress_basis(scope: SprintScope) -> Literal["points", "count"]:
+    if scope.committed_points > 0 and all(points is not None for _, _, points in _finished_committed(scope)):
+        return "points"
+    return "count"
+
+
+def progress_milestones(scope: SprintScope, enabled: frozenset[str]) -> list[WinDraft]:
+    """progress_25/50/75/100, each at the done_at of the issue that crossed it, and scope_done_early."""
+    finished = _finished_committed(scope)
+    if not scope.committed_issues or not finished:
+        return []
+    basis = progress_basis(scope)
+    total = scope.committed_points if basis == "points" else float(len(scope.committed_issues))
+    drafts: list[WinDraft] = []
+    done_so_far = 0.0
+    steps = list(PROGRESS_STEPS)
+    for done_at, key, points in finished:
+        done_so_far += (points or 0.0) if basis == "points" else 1.0
+        # Compare as done * 100 >= step * total so 3 of 4 issues is exactly 75%, free of float noise.
+        while steps and done_so_far * 100 >= steps[0] * total:
+            step = steps.pop(0)
+            name = f"progress_{step}"
+            if name in enabled:
+                drafts.append(
+                    milestone_draft(
+                        name,
+                        scope.sprint_ref,
+                        f"{scope.name}: {step}% of the committed scope done",
+                        done_at,
+                        basis=basis,
+                        trigger_issue_key=key,
+                    )
+                )
+            if (
+                step == 100
+                and "scope_done_early" in enabled
+                and scope.end is not None
+                and done_at < scope.end
+            ):
+                drafts.append(
+                    milestone_draft(
+                        "scope_done_early",
+                        scope.sprint_ref,
+                        f"{scope.name}: all committed scope done before the sprint ends",
+                        done_at,
+                        basis=basis,
+                        trigger_issue_key=key,
+                    )
+                )
+    return drafts
+
+
+def completed_points(scope: SprintScope) -> float:
+    """Points of every issue finished in the sprint by its completion (committed or added later)."""
+    completed_at = scope.completed_at
+    return sum(
+        points
+        for done_at, points in scope.done.values()
+        if points is not None and (completed_at is None or done_at <= completed_at)
+    )
+
+
+def velocity_best_drafts(sprints: Iterable[SprintScope], window: int) -> list[WinDraft]:
+    """velocity_best for each closed sprint that beats every one of the previous ``window`` closed sprints."""
+    closed = sorted(
+        (s for s in sprints if s.completed_at is not None),
+        key=lambda s: (s.completed_at, s.sprint_ref),
+    )
+    velocities = [completed_points(s) for s in closed]
+    drafts: list[WinDraft] = []
+    for i, sprint in enumerate(closed):
+        previous = velocities[max(0, i - window) : i]
+        if previous and velocities[i] > max(previous):
+            assert sprint.completed_at is not None  # closed sprints only
+            drafts.append(
+                milestone_draft(
+                    "velocity_best",
+                    sprint.sprint_ref,
+                    f"{sprint.name}: best velocity in {len(previous) + 1} sprints",
+                    sprint.completed_at,
+                    points=velocities[i],
+                    previous_best=max(previous),
+                    compared_sprints=len(previous),
+                )
+            )
+    return drafts
+
+
+def oldest_open_closings(issue_ages: Iterable[IssueAge]) -> dict[str, datetime]:
+    """Issues that were the oldest open issue at the moment they were closed, with that moment.
+
+    An issue qualifies when every older issue was already closed by then, i.e. its done_at is
+    at least the latest done_at of all older issues (an open one counts as "never").
+    """
+    ordered = sorted(issue_ages, key=lambda a: (a.created_at, a.issue_key))
+    closings: dict[str, datetime] = {}
+    latest_older_done: datetime | None = None
+    any_older_open = False
+    for age in ordered:
+        done_at = age.done_at
+        if (
+            done_at is not None
+            and not any_older_open
+            and (latest_older_done is None or latest_older_done <= done_at)
+        ):
+            closings[age.issue_key] = done_at
+        if done_at is None:
+            any_older_open = True
+        elif latest_older_done is None or done_at > latest_older_done:
+            latest_older_done = done_at
+    return closings
+
+
+def oldest_open_closed_draft(scope: SprintScope, closings: Mapping[str, datetime]) -> WinDraft | None:
+    candidates = sorted((closings[key], key) for key in scope.done if key in closings)
+    if not candidates:
+        return None
+    at, key = candidates[0]
+    return milestone_draft(
+        "oldest_open_closed",
+        scope.sprint_ref,
+        f"{scope.name}: closed {key}, the oldest open ticket",
+        at,
+        issue_key=key,
+    )
+
+
+def sprint_goal_met_draft(scope: SprintScope) -> WinDraft | None:
+    if scope.goal_met_confirmed_at is None:
+        return None
+    return milestone_draft(
+        "sprint_goal_met",
+        scope.sprint_ref,
+        f"{scope.name}: sprint goal met",
+        scope.goal_met_confirmed_at,
+        confirmed_by=scope.goal_met_confirmed_by,
+    )
+
+
+def first_win_of_sprint_draft(win: RecordedWin, sprint_name: str | None) -> WinDraft:
+    assert win.sprint_ref is not None
+    return milestone_draft(
+        "first_win_of_sprint",
+        win.sprint_ref,
+        f"First win of {sprint_name or 'the sprint'}",
+        win.occurred_at,
+        member_ref=win.member_ref,
+        trigger_win_id=win.id,
+    )
+
+
+def sprint_milestones(
+    sprints: Sequence[SprintScope],
+    rules: TeamRules,
+    issue_ages: Iterable[IssueAge] = (),
+) -> list[WinDraft]:
+    """Every milestone that follows from the sprints alone (first_win_of_sprint needs the wins)."""
+    enabled = rules.enabled_milestones
+    drafts: list[WinDraft] = []
+    for scope in sprints:
+        drafts += progress_milestones(scope, enabled)
+    if "velocity_best" in enabled:
+        drafts += velocity_best_drafts(sprints, rules.velocity_window)
+    if "oldest_open_closed" in enabled:
+        closings = oldest_open_closings(issue_ages)
+        if closings:
+            drafts += [d for s in sprints if (d := oldest_open_closed_draft(s, closings)) is not None]
+    if "sprint_goal_met" in enabled:
+        drafts += [d for s in sprints if (d := sprint_goal_met_draft(s)) is not None]
+    return drafts

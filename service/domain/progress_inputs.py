@@ -1,0 +1,288 @@
+"""The values the progress engine works on, and the calendar arithmetic they share.
+
+Days are handled as proleptic ordinals (``date.toordinal()``) inside the engine: integer
+arithmetic is what lets a recompute over a million wins stay within its time budget.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import compress, count, islice
+from operator import attrgetter, eq
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from service.domain.team_rules import TeamRules
+from service.domain.wins import WinKind, WinStatus
+
+# Wins that people earn. Engine-made wins (streaks, badges, milestones, challenges) and sprint
+# events are excluded so that feeding the engine's own output back in never changes the result.
+COUNTED_KINDS: frozenset[WinKind] = frozenset({WinKind.TICKET, WinKind.MANUAL, WinKind.KUDOS})
+MON_TO_FRI: frozenset[int] = frozenset(range(5))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedWin:
+    """A stored win as the progress engine sees it."""
+
+    id: int
+    kind: WinKind
+    status: WinStatus
+    member_ref: str | None  # stable person id; None for team-level wins
+    occurred_at: datetime  # must be timezone-aware
+    points: float | None = None
+    source_key: str = ""
+    issue_type: str | None = None
+    sprint_ref: str | None = None
+    is_bug: bool = False
+    kudos_from: str | None = None  # for KUDOS wins: who gave it (member_ref is the receiver)
+    labels: tuple[str, ...] = ()
+    project_key: str | None = None
+    is_subtask: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SprintScope:
+    """What a sprint committed to and what got done, as of now."""
+
+    sprint_ref: str
+    name: str
+    start: datetime | None
+    end: datetime | None
+    completed_at: datetime | None
+    committed_issues: frozenset[str]
+    committed_points: float
+    done: Mapping[str, tuple[datetime, float | None]]  # issue key -> (done_at, points)
+    assignees: Mapping[str, str | None]  # issue key -> member_ref
+    goal_met_confirmed_at: datetime | None = None
+    goal_met_confirmed_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreakFreeze:
+    """A day a person protected: it neither breaks nor extends their streak."""
+
+    member_ref: str
+    day: date
+
+
+@dataclass(frozen=True, slots=True)
+class IssueAge:
+    """When an issue was created and (if so) closed; feeds the oldest_open_closed milestone."""
+
+    issue_key: str
+    created_at: datetime
+    done_at: datetime | None
+
+
+_REMAINDER_WEEKDAYS = (6, 0, 1, 2, 3, 4, 5)  # weekday of ordinal 0, 1, ... 6 (ordinal 1 is a Monday)
+
+
+@dataclass(frozen=True, slots=True)
+class TeamCalendar:
+    """The team's time zone and working days; all day-level rules are evaluated in it."""
+
+    timezone: str = "UTC"
+    holidays: frozenset[date] = frozenset()
+    working_weekdays: frozenset[int] = MON_TO_FRI  # date.weekday() numbers, Monday = 0
+    _tz: ZoneInfo = field(init=False, repr=False, compare=False)
+    _per_week: int = field(init=False, repr=False, compare=False)
+    _remainder: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _holiday_ordinals: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            tz = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"timezone: unknown IANA time zone {self.timezone!r}") from exc
+        if not self.working_weekdays or not set(self.working_weekdays) <= set(range(7)):
+            raise ValueError("working_weekdays: must be a non-empty set of weekday numbers 0 (Mon)..6 (Sun)")
+        object.__setattr__(self, "_tz", tz)
+        object.__setattr__(self, "_per_week", len(self.working_weekdays))
+        # _remainder[r] = working days among the first r days of a 7-day block starting at ordinal 0.
+        remainder = [0]
+        for weekday in _REMAINDER_WEEKDAYS:
+            remainder.append(remainder[-1] + (weekday in self.working_weekdays))
+        object.__setattr__(self, "_remainder", tuple(remainder))
+        holidays = sorted(d.toordinal() for d in self.holidays if d.weekday() in self.working_weekdays)
+        object.__setattr__(self, "_holiday_ordinals", tuple(holidays))
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self._tz
+
+    def local_date(self, instant: datetime) -> date:
+        if instant.tzinfo is None:
+            raise ValueError(f"expected a timezone-aware datetime, got naive {instant.isoformat()}")
+        return instant.astimezone(self._tz).date()
+
+    def start_of_day(self, day: date) -> datetime:
+        """The first instant of ``day`` in the team's zone, in UTC.
+
+        With fold=0 a midnight skipped by a DST jump resolves to the jump itself, which is
+        exactly when that local day starts.
+        """
+        return datetime.combine(day, time(0), tzinfo=self._tz).astimezone(UTC)
+
+    def is_working_ordinal(self, ordinal: int) -> bool:
+        if (ordinal + 6) % 7 not in self.working_weekdays:
+            return False
+        i = bisect_left(self._holiday_ordinals, ordinal)
+        return not (i < len(self._holiday_ordinals) and self._holiday_ordinals[i] == ordinal)
+
+    def is_working_day(self, day: date) -> bool:
+        return self.is_working_ordinal(day.toordinal())
+
+    def working_rank(self, ordinal: int) -> int:
+        """How many working days lie in [0, ordinal]; differences count working days in O(log h)."""
+        weeks, rest = divmod(ordinal + 1, 7)
+        return weeks * self._per_week + self._remainder[rest] - bisect_right(self._holiday_ordinals, ordinal)
+
+    def working_days_between(self, first: int, last: int) -> int:
+        """Working days strictly between two day ordinals."""
+        if last - first <= 1:
+            return 0
+        return self.working_rank(last - 1) - self.working_rank(first)
+
+    def nth_working_day_from(self, day: date, n: int) -> date:
+        """The n-th working day counting ``day`` itself if it is one (n ≥ 1)."""
+        ordinal = day.toordinal()
+        found = 0
+        while True:
+            if self.is_working_ordinal(ordinal):
+                found += 1
+                if found == n:
+                    return date.fromordinal(ordinal)
+            ordinal += 1
+
+
+def is_counted(win: RecordedWin, rules: TeamRules) -> bool:
+    """Whether a single win counts for streaks, badges and challenges."""
+    if win.status != WinStatus.ACTIVE or win.kind not in COUNTED_KINDS:
+        return False
+    if win.kind != WinKind.TICKET:
+        return True
+    return rules.counts(win.issue_type, win.labels, win.project_key, win.points, win.is_subtask)
+
+
+def sort_key(win: RecordedWin) -> tuple[datetime, int]:
+    return (win.occurred_at, win.id)
+
+
+_get_occurred_at = attrgetter("occurred_at")
+_get_member = attrgetter("member_ref")
+_get_id = attrgetter("id")
+
+
+@dataclass(frozen=True, slots=True)
+class DaySlice:
+    """The counted wins of one local day: ``timeline.wins[start:end]``."""
+
+    ordinal: int
+    start: int
+    end: int
+    members: frozenset[str | None]  # who has a counted win that day (None: team-level wins)
+
+
+@dataclass(frozen=True, slots=True)
+class WinTimeline:
+    """Counted wins in (occurred_at, id) order, cut into local days of the team's zone.
+
+    Built once per recompute. Columns (``occurred``, ``members``) are extracted with C-level
+    ``map`` so the rules can find "the n-th win of a person" with ``list.index`` instead of
+    looping over a million objects in Python.
+    """
+
+    wins: Sequence[RecordedWin]
+    occurred: Sequence[datetime]
+    members: Sequence[str | None]
+    days: Sequence[DaySlice]
+
+    @classmethod
+    def build(cls, wins: Iterable[RecordedWin], calendar: TeamCalendar, rules: TeamRules) -> WinTimeline:
+        counted = _counted(wins, rules)
+        occurred = _sort_by_instant_then_id(counted)
+        if occurred and (occurred[0].tzinfo is None or occurred[-1].tzinfo is None):
+            raise ValueError("wins must have timezone-aware occurred_at")
+        members = list(map(_get_member, counted))
+        return cls(counted, occurred, members, _cut_into_days(occurred, members, calendar))
+
+    def index_at(self, instant: datetime) -> int:
+        """Index of the first win at or after ``instant``."""
+        return bisect_left(self.occurred, instant)
+
+    def nth_of_member(self, member_ref: str, n: int, start: int = 0, end: int | None = None) -> int | None:
+        """Index of the n-th (1-based) win of ``member_ref`` within [start, end), or None."""
+        stop = len(self.members) if end is None else end
+        i = start - 1
+        try:
+            for _ in range(n):
+                i = self.members.index(member_ref, i + 1, stop)  # type: ignore[attr-defined]
+        except ValueError:
+            return None
+        return i
+
+
+def _counted(wins: Iterable[RecordedWin], rules: TeamRules) -> list[RecordedWin]:
+    active = WinStatus.ACTIVE
+    kinds = COUNTED_KINDS
+    if rules.counts_every_ticket:
+        return [w for w in wins if w.status == active and w.kind in kinds]
+    ticket = WinKind.TICKET
+    memo: dict[tuple[object, ...], bool] = {}
+    out: list[RecordedWin] = []
+    for w in wins:
+        if w.status != active or w.kind not in kinds:
+            continue
+        if w.kind == ticket:
+            # Teams have a handful of distinct ticket shapes, so memoising the rule check is cheap.
+            key = (w.issue_type, w.labels, w.project_key, w.points, w.is_subtask)
+            verdict = memo.get(key)
+            if verdict is None:
+                verdict = memo[key] = rules.counts(*key)  # type: ignore[arg-type]
+            if not verdict:
+                continue
+        out.append(w)
+    return out
+
+
+def _sort_by_instant_then_id(wins: list[RecordedWin]) -> list[datetime]:
+    """Sort ``wins`` in place by (occurred_at, id); returns the occurred_at column.
+
+    Sorting on the datetime alone (no tuple keys) is several times faster; the rare runs of
+    equal instants are then ordered by id locally.
+    """
+    occurred = list(map(_get_occurred_at, wins))
+    if not all(map(datetime.__le__, occurred, islice(occurred, 1, None))):
+        wins.sort(key=_get_occurred_at)
+        occurred = list(map(_get_occurred_at, wins))
+    tie_starts = list(compress(count(), map(eq, occurred, islice(occurred, 1, None))))
+    i = 0
+    while i < len(tie_starts):
+        first = tie_starts[i]
+        last = first + 1
+        while i + 1 < len(tie_starts) and tie_starts[i + 1] == last:
+            i += 1
+            last += 1
+        wins[first : last + 1] = sorted(wins[first : last + 1], key=_get_id)
+        i += 1
+    return occurred
+
+
+def _cut_into_days(
+    occurred: Sequence[datetime], members: list[str | None], calendar: TeamCalendar
+) -> list[DaySlice]:
+    # One time-zone conversion per local day that has wins, not per win: local dates are
+    # monotone in the instant, so each day is a contiguous run found by bisection.
+    days: list[DaySlice] = []
+    i, n = 0, len(occurred)
+    one_day = timedelta(days=1)
+    while i < n:
+        day = calendar.local_date(occurred[i])
+        # max(): in the few zones whose clocks fall back across midnight, never stall.
+        j = max(i + 1, bisect_left(occurred, calendar.start_of_day(day + one_day), i, n))
+        days.append(DaySlice(day.toordinal(), i, j, frozenset(members[i:j])))
+        i = j
+    return days
