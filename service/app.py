@@ -33,4 +33,5 @@ def create_app(settings: Settings | None = None, *, install_runtime: bool = True
     app.register_blueprint(api.bp)
     if settings.bench_endpoints:
         app.register_blueprint(bench.bp)
+    # -- more blueprints and extensions (one block each, imported lazily) --
     return app

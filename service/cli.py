@@ -112,7 +112,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations (SQLite or PostgreSQL)."""
     _upgrade(_settings(), revision=revision)
@@ -128,7 +128,7 @@ def db_current() -> None:
     click.echo(migrate.current_revision(database) or "(empty database)")
 
 
-def _upgrade(settings: Settings, revision: str = "head", quiet: bool = False) -> None:
+def _upgrade(settings: Settings, revision: str = "heads", quiet: bool = False) -> None:
     from service import migrate
     from service.db import Database
 
@@ -324,6 +324,13 @@ def demo(port: int, exit_after: bool) -> None:
 
     run_demo(port=port, exit_after=exit_after, echo=click.echo)
 
+
+def _register_command_groups() -> None:
+    """Command groups that live in their own modules, added to ``main`` here."""
+    # -- more command groups (one import + add_command line each) --
+
+
+_register_command_groups()
 
 if __name__ == "__main__":
     main()

@@ -51,6 +51,7 @@ class Settings:
     slack_client_secret: str | None = field(default=None, repr=False)
     slack_api_url: str | None = None
     token_encryption_key: str | None = field(default=None, repr=False)
+    # -- more settings (one block per area) --
 
     @property
     def production(self) -> bool:

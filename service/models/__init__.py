@@ -6,6 +6,8 @@ from service.models.teams import Member, Team, TeamSource
 from service.models.wins import Win
 from service.models.work import Sprint, Ticket, sprint_tickets
 
+# -- more model modules (imported for their tables; one line each) --
+
 __all__ = [
     "Base",
     "InboundEvent",
