@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
+import orjson
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from integrations.jira.parse import PayloadError, parse_event
@@ -13,7 +14,7 @@ from jobs import runtime
 from jobs.queue import QueueUnavailable
 from service import inbox
 from service.domain.events import DomainEvent
-from service.models import InboundEvent, InboxState
+from service.models import InboxState
 from service.recorder import EventRecorder
 
 log = logging.getLogger(__name__)
@@ -56,17 +57,17 @@ def process_inbox(ids: list[int], drain: bool = True) -> dict[str, int]:
     return totals
 
 
-def _process_claimed(session: Session, rows: list[InboundEvent], points_field: str | None) -> dict[str, int]:
+def _process_claimed(session: Session, rows: list[Row[Any]], points_field: str | None) -> dict[str, int]:
     events: list[DomainEvent] = []
     processed: list[int] = []
     ignored: list[int] = []
     for row in rows:
         try:
-            payload = json.loads(row.body)
+            payload = orjson.loads(row.body)
             event = parse_event(
                 payload, received_at_ms=int(row.received_at.timestamp() * 1000), points_field=points_field
             )
-        except (PayloadError, ValueError) as error:
+        except (PayloadError, ValueError) as error:  # orjson.JSONDecodeError is a ValueError
             inbox.mark(session, [row.id], InboxState.FAILED, f"{type(error).__name__}: {error}")
             continue
         if event is None:

@@ -32,6 +32,10 @@ class Database:
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.engine.dialect.name == "postgresql":
+            # Batch plain executemany INSERTs into multi-row VALUES pages (as with RETURNING), instead
+            # of one statement per row: a batch's ticket and win inserts become a few statements.
+            self.engine.dialect.use_insertmanyvalues_wo_returning = True
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

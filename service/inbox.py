@@ -6,8 +6,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
 from service.models import InboundEvent, InboxState, utcnow
@@ -62,26 +63,29 @@ def is_pending(session: Session, row_id: int) -> bool:
     return session.scalar(select(InboundEvent.state).where(InboundEvent.id == row_id)) == InboxState.PENDING
 
 
-def claim(session: Session, ids: Sequence[int], extra: int) -> list[InboundEvent]:
+def claim(session: Session, ids: Sequence[int], extra: int) -> list[Row[Any]]:
     """Lock the given pending rows, plus up to ``extra`` other pending ones, oldest first.
 
-    SKIP LOCKED lets several workers drain the inbox without waiting on each other.
+    SKIP LOCKED lets several workers drain the inbox without waiting on each other. Plain rows
+    (id, body, received_at), not ORM objects: a batch is hundreds of large bodies.
     """
-    claimed: list[InboundEvent] = []
+    table = InboundEvent.__table__
+    columns = (table.c.id, table.c.body, table.c.received_at)
+    claimed: list[Row[Any]] = []
     if ids:
-        claimed += session.scalars(
-            select(InboundEvent)
-            .where(InboundEvent.id.in_(list(ids)), InboundEvent.state == InboxState.PENDING)
-            .order_by(InboundEvent.id)
+        claimed += session.execute(
+            select(*columns)
+            .where(table.c.id.in_(list(ids)), table.c.state == InboxState.PENDING)
+            .order_by(table.c.id)
             .with_for_update(skip_locked=True)
-        )
+        ).all()
     if extra > 0:
-        query = select(InboundEvent).where(InboundEvent.state == InboxState.PENDING)
+        query = select(*columns).where(table.c.state == InboxState.PENDING)
         if claimed:
-            query = query.where(InboundEvent.id.not_in([row.id for row in claimed]))
-        claimed += session.scalars(
-            query.order_by(InboundEvent.id).limit(extra).with_for_update(skip_locked=True)
-        )
+            query = query.where(table.c.id.not_in([row.id for row in claimed]))
+        claimed += session.execute(
+            query.order_by(table.c.id).limit(extra).with_for_update(skip_locked=True)
+        ).all()
     return claimed
 
 
