@@ -33,7 +33,9 @@ def downgrade(database: Database, revision: str) -> None:
 
 
 def current_revision(database: Database) -> str | None:
+    """The applied revision(s), comma-separated when several branches are applied; None if empty."""
     from alembic.runtime.migration import MigrationContext
 
     with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ", ".join(sorted(heads)) or None
