@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from integrations.jira.parse import PayloadError, parse_event
 from jobs import runtime
-from jobs.queue import QueueUnavailable
+from jobs.queue import JobQueue, QueueUnavailable
 from service import inbox
 from service.domain.events import DomainEvent
 from service.models import InboxState
@@ -20,6 +21,33 @@ from service.recorder import EventRecorder
 log = logging.getLogger(__name__)
 
 GIVE_UP_AFTER = 5
+DRAIN_FLAG = "inbox-drain"
+DRAIN_TIME_LIMIT_S = 60.0
+
+
+def request_processing(queue: JobQueue | None = None) -> None:
+    """Called after a delivery is stored: make sure a drain job is on its way (one at a time)."""
+    (queue or runtime.current().queue).enqueue_coalesced(drain_inbox, flag=DRAIN_FLAG)
+
+
+def drain_inbox() -> dict[str, int]:
+    """Process pending inbox rows, a batch at a time, until none are left.
+
+    Clearing the flag first means a delivery stored from now on requests a new job, which a
+    second worker may run alongside this one: SKIP LOCKED hands each of them different rows.
+    """
+    rt = runtime.current()
+    rt.queue.clear_flag(DRAIN_FLAG)
+    totals: dict[str, int] = {}
+    deadline = time.monotonic() + DRAIN_TIME_LIMIT_S
+    while time.monotonic() < deadline:
+        result = process_inbox([], True)
+        for key, value in result.items():
+            totals[key] = totals.get(key, 0) + value
+        if result.get("rows", 0) == 0:
+            return totals
+    request_processing()  # time is up with work left: hand over to a fresh job rather than hog a worker
+    return totals
 
 
 def process_inbox(ids: list[int], drain: bool = True) -> dict[str, int]:

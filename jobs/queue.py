@@ -34,6 +34,18 @@ class JobQueue(Protocol):
         """Enqueue unless a job with this id exists; True if it was enqueued."""
         ...
 
+    def enqueue_coalesced(
+        self, func: Callable[..., Any], *args: Any, flag: str, ttl_seconds: int = 5
+    ) -> bool:
+        """Enqueue unless a job requested under ``flag`` is still waiting to start; True if enqueued.
+
+        The job must call ``clear_flag(flag)`` before it looks for work, so anything stored
+        after that moment raises the flag again and gets a job of its own.
+        """
+        ...
+
+    def clear_flag(self, flag: str) -> None: ...
+
     def ping(self) -> None: ...
 
 
@@ -59,6 +71,29 @@ class RQJobQueue:
             raise QueueUnavailable(str(error)) from error
         return True
 
+    def enqueue_coalesced(
+        self, func: Callable[..., Any], *args: Any, flag: str, ttl_seconds: int = 5
+    ) -> bool:
+        key = f"sprintwins:flag:{flag}"
+        try:
+            # The TTL bounds the damage of a lost job: a later delivery raises the flag again.
+            if not self.redis.set(key, 1, nx=True, ex=ttl_seconds):
+                return False
+            try:
+                self.rq.enqueue(func, *args, retry=RETRY, result_ttl=0, failure_ttl=7 * 86400)
+            except BaseException:
+                self.redis.delete(key)
+                raise
+        except QUEUE_UNAVAILABLE as error:
+            raise QueueUnavailable(str(error)) from error
+        return True
+
+    def clear_flag(self, flag: str) -> None:
+        try:
+            self.redis.delete(f"sprintwins:flag:{flag}")
+        except QUEUE_UNAVAILABLE as error:
+            raise QueueUnavailable(str(error)) from error
+
     def ping(self) -> None:
         try:
             self.redis.ping()
@@ -81,6 +116,7 @@ class InProcessJobQueue:
         self._idle = threading.Condition()
         self._outstanding = 0
         self._seen_ids: set[str] = set()
+        self._flags: set[str] = set()
         self.failures = 0
 
     def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> None:
@@ -96,6 +132,20 @@ class InProcessJobQueue:
             self._seen_ids.add(job_id)
         self.enqueue(func, *args, job_id=job_id)
         return True
+
+    def enqueue_coalesced(
+        self, func: Callable[..., Any], *args: Any, flag: str, ttl_seconds: int = 5
+    ) -> bool:
+        with self._lock:
+            if flag in self._flags:
+                return False
+            self._flags.add(flag)
+        self.enqueue(func, *args)
+        return True
+
+    def clear_flag(self, flag: str) -> None:
+        with self._lock:
+            self._flags.discard(flag)
 
     def ping(self) -> None:
         return None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.orm import Session
 
 from service.models import InboundEvent, InboxState, utcnow
@@ -30,7 +30,7 @@ def body_delivery_id(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def store_delivery(session: Session, delivery: Delivery) -> tuple[int, bool]:
+def store_delivery(session: Session | Connection, delivery: Delivery) -> tuple[int, bool]:
     """Insert the delivery unless it is already there; return its id and whether it is new."""
     delivery_id = delivery.delivery_id[:200]
     new_id = insert_one_returning_id(
@@ -59,7 +59,7 @@ def store_delivery(session: Session, delivery: Delivery) -> tuple[int, bool]:
     return existing, False
 
 
-def is_pending(session: Session, row_id: int) -> bool:
+def is_pending(session: Session | Connection, row_id: int) -> bool:
     return session.scalar(select(InboundEvent.state).where(InboundEvent.id == row_id)) == InboxState.PENDING
 
 

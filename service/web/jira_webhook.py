@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
+import orjson
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from integrations.jira import signature
 from integrations.jira.parse import KNOWN_EVENTS, event_name, payload_timestamp_ms
-from jobs.inbox import process_inbox
+from jobs.inbox import request_processing
 from jobs.queue import QueueUnavailable
 from service import inbox
 from service.models import InboxState
@@ -33,8 +33,8 @@ def receive() -> tuple[Response, int]:
             401, "missing or invalid X-Hub-Signature (expected sha256=<hex HMAC-SHA256 of the body>)"
         )
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return json_error(400, "body is not valid JSON")
     if not isinstance(payload, dict):
         return json_error(400, "body must be a JSON object, as Jira webhooks are")
@@ -47,14 +47,14 @@ def receive() -> tuple[Response, int]:
         source="jira",
         delivery_id=request.headers.get(DELIVERY_HEADER) or inbox.body_delivery_id(body),
         event_type=name,
-        body=body.decode("utf-8"),
+        body=body.decode("utf-8"),  # valid UTF-8: orjson accepted it
         payload_ts_ms=payload_timestamp_ms(payload),
         state=InboxState.PENDING if known else InboxState.IGNORED,
     )
     try:
-        with rt.database.transaction() as session:
-            row_id, new = inbox.store_delivery(session, delivery)
-            needs_processing = known and (new or inbox.is_pending(session, row_id))
+        with rt.database.connection() as connection:
+            row_id, new = inbox.store_delivery(connection, delivery)
+            needs_processing = known and (new or inbox.is_pending(connection, row_id))
     except (OperationalError, DBAPIError) as error:
         log.error("inbox unavailable: %s", type(error).__name__)
         response, status = json_error(503, "storage is unavailable; retry later")
@@ -63,7 +63,7 @@ def receive() -> tuple[Response, int]:
 
     if needs_processing:
         try:
-            rt.queue.enqueue(process_inbox, [row_id], True, job_id=f"inbox-{row_id}")
+            request_processing(rt.queue)
         except QueueUnavailable:
             # Stored is what matters: the sweeper enqueues it once the queue is back.
             log.warning("queue unavailable; inbox row %s waits for the sweeper", row_id)
