@@ -14,7 +14,7 @@ from integrations.jira.parse import PayloadError, parse_event
 from jobs import runtime
 from jobs.queue import JobQueue, QueueUnavailable
 from service import inbox
-from service.domain.events import DomainEvent
+from service.domain.events import DomainEvent, IssueChanged
 from service.models import InboxState
 from service.recorder import EventRecorder
 
@@ -45,7 +45,9 @@ def drain_inbox() -> dict[str, int]:
         for key, value in result.items():
             totals[key] = totals.get(key, 0) + value
         if result.get("rows", 0) == 0:
-            return totals
+            if not result.get("deferred"):
+                return totals
+            time.sleep(0.05)  # only rows another worker's batch holds: let it commit
     request_processing()  # time is up with work left: hand over to a fresh job rather than hog a worker
     return totals
 
@@ -60,7 +62,12 @@ def process_inbox(ids: list[int], drain: bool = True) -> dict[str, int]:
     extra = max(0, rt.settings.inbox_batch_size - len(ids)) if drain else 0
     try:
         with rt.database.transaction() as session:
-            return _process_claimed(session, inbox.claim(session, ids, extra), rt.settings.story_points_field)
+            result = _process_claimed(
+                session, inbox.claim(session, ids, extra), rt.settings.story_points_field
+            )
+        if result["deferred"]:
+            _request_later(rt.queue)
+        return result
     except Exception as batch_error:
         if len(ids) <= 1 and not drain:
             _count_failure(ids, batch_error)
@@ -86,8 +93,7 @@ def process_inbox(ids: list[int], drain: bool = True) -> dict[str, int]:
 
 
 def _process_claimed(session: Session, rows: list[Row[Any]], points_field: str | None) -> dict[str, int]:
-    events: list[DomainEvent] = []
-    processed: list[int] = []
+    events: list[tuple[int, DomainEvent]] = []
     ignored: list[int] = []
     for row in rows:
         try:
@@ -101,13 +107,19 @@ def _process_claimed(session: Session, rows: list[Row[Any]], points_field: str |
         if event is None:
             ignored.append(row.id)
         else:
-            events.append(event)
-            processed.append(row.id)
-    stats = EventRecorder(session).record(events)
-    inbox.mark(session, processed, InboxState.PROCESSED)
+            events.append((row.id, event))
+    stats = EventRecorder(session).record([event for _, event in events])
+    deferred = [
+        row_id
+        for row_id, event in events
+        if isinstance(event, IssueChanged) and event.issue_key in stats.deferred_issue_keys
+    ]
+    skip = set(deferred)
+    inbox.mark(session, [row_id for row_id, _ in events if row_id not in skip], InboxState.PROCESSED)
     inbox.mark(session, ignored, InboxState.IGNORED)
     return {
-        "rows": len(rows),
+        "rows": len(rows) - len(deferred),
+        "deferred": len(deferred),
         "completed": stats.completed,
         "retracted": stats.retracted,
         "stale": stats.stale,
@@ -126,6 +138,14 @@ def _count_failure(ids: list[int], error: Exception) -> None:
                     log.error("inbox row %s parked as failed after %d attempts", row_id, GIVE_UP_AFTER)
     except Exception:  # the database itself may be what failed; RQ's retry will come back
         log.exception("could not record the failed attempt for inbox rows %s", ids)
+
+
+def _request_later(queue: JobQueue) -> None:
+    """Deferred rows are still pending: make sure a drain job comes back for them."""
+    try:
+        request_processing(queue)
+    except QueueUnavailable:
+        log.warning("queue unavailable; deferred inbox rows wait for the next sweep")
 
 
 def sweep_inbox() -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from service.domain.events import DomainEvent, IssueChanged, Person, SprintAction, SprintChanged, SprintRef
@@ -31,6 +31,8 @@ class RecordStats:
     stale: int = 0
     sprint_events: int = 0
     touched_teams: set[int] = field(default_factory=set)  # teams whose wins or tickets changed
+    # Issues another worker's open batch holds: their events stay in the inbox for a later batch.
+    deferred_issue_keys: set[str] = field(default_factory=set)
 
 
 class EventRecorder:
@@ -45,6 +47,7 @@ class EventRecorder:
         issues = [e for e in ordered if isinstance(e, IssueChanged)]
         sprint_events = [e for e in ordered if isinstance(e, SprintChanged)]
         touched_sprints: set[int] = set()
+        issues = self._without_busy_issues(issues)
         if issues:
             touched_sprints |= self._record_issues(issues)
         for event in sprint_events:
@@ -101,6 +104,28 @@ class EventRecorder:
         touched = memberships.write()
         # A sprint's closed win counts done tickets: refresh the sprints of tickets that changed.
         return touched | memberships.sprints_of({tickets[k]["id"] for k in changed_tickets})
+
+    def _without_busy_issues(self, events: list[IssueChanged]) -> list[IssueChanged]:
+        """Claim each issue for this transaction without waiting; defer the events of busy ones.
+
+        Two workers whose batches share an issue would otherwise queue behind each other's
+        whole batch on the ticket row. A transaction-scoped advisory lock per issue key, taken
+        with ``pg_try_``, says at once which issues are free; the rest are processed later, and
+        the timestamp rule makes that late application land in the right state.
+        """
+        if not events or self.session.get_bind().dialect.name != "postgresql":
+            return events  # SQLite has one writer at a time: nothing to contend with
+        keys = sorted({e.issue_key for e in events})
+        rows = self.session.execute(
+            text(
+                "SELECT k FROM unnest(CAST(:keys AS text[])) AS k "
+                "WHERE pg_try_advisory_xact_lock(hashtextextended('sprintwins-issue:' || k, 0))"
+            ),
+            {"keys": keys},
+        )
+        free = {k for (k,) in rows}
+        self.stats.deferred_issue_keys = set(keys) - free
+        return [e for e in events if e.issue_key in free]
 
     def _lock_tickets(self, events: list[IssueChanged], teams: dict[str, int]) -> dict[str, dict[str, Any]]:
         first: dict[str, IssueChanged] = {}

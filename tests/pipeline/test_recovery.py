@@ -80,3 +80,37 @@ def test_embedded_mode_sweeps_on_start(make_app: AppFactory) -> None:
     assert sweep_inbox()["pending"] == 1
     assert job_runtime.current().queue.wait_idle(30)  # type: ignore[attr-defined]
     assert inbox_states(app) == ["processed"]
+
+
+def test_issue_held_by_another_batch_is_deferred_not_waited_on(make_app: AppFactory, redis_url: str) -> None:
+    """Two workers never queue behind each other: rows for an issue another batch holds stay pending."""
+    from service.domain.events import IssueChanged
+    from service.recorder import EventRecorder
+
+    app = make_app("postgres", redis=redis_url)
+    rt = runtime_of(app)
+    reopened = issue_payload("webhook-issue-updated-reopened.json", timestamp=T0 + 10)
+    post_jira(app.test_client(), reopened, delivery_id="later")
+    other_worker = rt.database.sessions()
+    other_worker.begin()
+    from integrations.jira.parse import parse_event
+    from tests.conftest import load_jira
+
+    held = parse_event(load_jira(RESOLVED), received_at_ms=0)
+    assert isinstance(held, IssueChanged)
+    assert EventRecorder(other_worker).record([held]).deferred_issue_keys == set()  # it holds TES-41 now
+
+    from jobs.inbox import process_inbox
+
+    result = process_inbox([], True)
+    assert result["deferred"] == 1 and result["rows"] == 0
+    assert inbox_states(app) == ["pending"]
+
+    other_worker.commit()
+    other_worker.close()
+    run_jobs(app)  # the drain job requested for the deferred row
+    assert inbox_states(app) == ["processed"]
+    [win] = wins(app)
+    assert (
+        int(win.occurred_at.timestamp() * 1000) == T0 + 10
+    )  # the later event, applied after the earlier one

@@ -20,11 +20,12 @@ def test_scheduler_sweeps_the_inbox_once_per_period(make_app: AppFactory, redis_
     settings = runtime_of(app).settings.replace(redis_url=redis_url, sweep_interval_seconds=30)
 
     built = build_scheduler(settings)  # installs the scheduler's runtime, on the live Redis
+    sweep = [task for task in built.tasks if task.name == "sweep-inbox"]
     now = [1_000_000.0]
-    scheduler = Scheduler(built.queue, built.tasks, clock=lambda: now[0])
+    scheduler = Scheduler(built.queue, sweep, clock=lambda: now[0])
     assert scheduler.tick() == ["sweep-inbox-33333"]
     assert scheduler.tick() == []  # same period: already enqueued
-    second = Scheduler(built.queue, built.tasks, clock=lambda: now[0])
+    second = Scheduler(built.queue, sweep, clock=lambda: now[0])
     assert second.tick() == []  # a second scheduler process does not double it
 
     queue = runtime.current().queue
