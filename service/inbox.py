@@ -63,7 +63,7 @@ def is_pending(session: Session | Connection, row_id: int) -> bool:
     return session.scalar(select(InboundEvent.state).where(InboundEvent.id == row_id)) == InboxState.PENDING
 
 
-def claim(session: Session, ids: Sequence[int], extra: int) -> list[Row[Any]]:
+def claim(session: Session, ids: Sequence[int], extra: int, source: str = "jira") -> list[Row[Any]]:
     """Lock the given pending rows, plus up to ``extra`` other pending ones, oldest first.
 
     SKIP LOCKED lets several workers drain the inbox without waiting on each other. Plain rows
@@ -75,12 +75,12 @@ def claim(session: Session, ids: Sequence[int], extra: int) -> list[Row[Any]]:
     if ids:
         claimed += session.execute(
             select(*columns)
-            .where(table.c.id.in_(list(ids)), table.c.state == InboxState.PENDING)
+            .where(table.c.id.in_(list(ids)), table.c.state == InboxState.PENDING, table.c.source == source)
             .order_by(table.c.id)
             .with_for_update(skip_locked=True)
         ).all()
     if extra > 0:
-        query = select(*columns).where(table.c.state == InboxState.PENDING)
+        query = select(*columns).where(table.c.state == InboxState.PENDING, table.c.source == source)
         if claimed:
             query = query.where(table.c.id.not_in([row.id for row in claimed]))
         claimed += session.execute(
