@@ -89,12 +89,11 @@ def claim(session: Session, ids: Sequence[int], extra: int, source: str = "jira"
     return claimed
 
 
-def pending_ids(session: Session) -> list[int]:
-    return list(
-        session.scalars(
-            select(InboundEvent.id).where(InboundEvent.state == InboxState.PENDING).order_by(InboundEvent.id)
-        )
+def pending_ids(session: Session, source: str = "jira") -> list[int]:
+    query = select(InboundEvent.id).where(
+        InboundEvent.state == InboxState.PENDING, InboundEvent.source == source
     )
+    return list(session.scalars(query.order_by(InboundEvent.id)))
 
 
 def mark(session: Session, ids: Sequence[int], state: str, error: str | None = None) -> None:
