@@ -1,0 +1,483 @@
+"""Shared pieces of the benchmarks: the bench database and Redis, payloads, servers, results.
+
+Everything here is for ``bench/`` only: it targets 127.0.0.1, and every loop has a count and a deadline.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import requests
+from redis import Redis
+
+from integrations.jira import signature
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "bench" / "results"
+PAYLOADS = REPO / "service" / "demo_payloads"
+PYTHON = sys.executable
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+BENCH_DB = os.environ.get("BENCH_DB", "sprintwins_bench")
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+BENCH_SECRET = "bench-secret-not-for-production"
+SITE = "https://bench-site.atlassian.net"
+PROJECTS = (("ALPHA", "Alpha squad"), ("BRAVO", "Bravo squad"), ("CHAR", "Charlie squad"), ("DELTA", "Delta"))
+SPRINTS_PER_PROJECT = 3
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- services --------------------------------------------------------------------------------------------
+
+
+def database_url(name: str = BENCH_DB) -> str:
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def bench_env(**extra: str) -> dict[str, str]:
+    """The environment every process of a run gets: the bench database, Redis db and secret."""
+    env = dict(os.environ)
+    env.update(
+        SPRINTWINS_ENV="production",
+        SPRINTWINS_DATABASE_URL=database_url(),
+        SPRINTWINS_REDIS_URL=BENCH_REDIS_URL,
+        SPRINTWINS_JIRA_WEBHOOK_SECRET=BENCH_SECRET,
+        SPRINTWINS_BENCH_ENDPOINTS="1",
+        SPRINTWINS_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(REPO),
+    )
+    env.update(extra)
+    return env
+
+
+def recreate_database() -> None:
+    """Drop and create the bench database, then apply the migrations with ``sprintwins db upgrade``."""
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    subprocess.run(
+        [PYTHON, "-m", "service.cli", "db", "upgrade"], env=bench_env(), check=True, cwd=REPO, timeout=120
+    )
+
+
+def empty_tables() -> None:
+    """Every table but the schema version, so each repetition starts from the same state."""
+    with psycopg.connect(database_url(), autocommit=True) as connection:
+        tables = [
+            row[0]
+            for row in connection.execute(
+                "SELECT tablename FROM pg_tables"
+                " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            )
+        ]
+        connection.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        connection.execute("VACUUM ANALYZE")
+
+
+def flush_redis() -> None:
+    client = Redis.from_url(BENCH_REDIS_URL)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def scalar(sql: str, *params: Any) -> Any:
+    with psycopg.connect(database_url(), autocommit=True) as connection:
+        row = connection.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+
+def postgres_settings() -> dict[str, str]:
+    names = ("fsync", "synchronous_commit", "shared_buffers", "max_connections", "server_version")
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+        return {name: str(connection.execute(f"SHOW {name}").fetchone()[0]) for name in names}  # type: ignore[index]
+
+
+# -- servers ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    workers: int
+    threads: int
+
+
+@contextmanager
+def running_server(
+    workers: int, threads: int, port: int = 8765, ready_timeout: float = 60.0
+) -> Iterator[Server]:
+    """``sprintwins serve`` in its own process group, stopped (group and all) on the way out."""
+    base = f"http://127.0.0.1:{port}"
+    command = [PYTHON, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers), "--threads", str(threads)]
+    process = subprocess.Popen(command, env=bench_env(), cwd=REPO, start_new_session=True)
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited with status {process.returncode}")
+            try:
+                if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server was not ready within {ready_timeout:.0f} s")
+            time.sleep(0.2)
+        yield Server(process, base, workers, threads)
+    finally:
+        stop_process_group(process)
+
+
+def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """SIGTERM the group we started (gunicorn's master and its workers), then SIGKILL if it lingers."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+    except ProcessLookupError:
+        pass
+
+
+def child_pids(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+# -- payloads --------------------------------------------------------------------------------------------
+
+
+def template(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / f"webhook-issue-updated-{name}.json").read_text())
+
+
+@dataclass(frozen=True)
+class Issue:
+    number: int
+    project: str
+    project_name: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.project}-{self.number}"
+
+    @property
+    def issue_id(self) -> str:
+        return str(100_000 + self.number)
+
+
+def sprint_ref(project_index: int, n: int) -> dict[str, Any]:
+    sprint_id = 1000 + project_index * 10 + n
+    return {
+        "id": sprint_id,
+        "self": f"{SITE}/rest/agile/1.0/sprint/{sprint_id}",
+        "state": "active",
+        "name": f"{PROJECTS[project_index][0]} Sprint {n}",
+        "startDate": "2026-11-09T09:00:00.000Z",
+        "endDate": "2026-11-23T09:00:00.000Z",
+        "boardId": 10 + project_index,
+        "goal": "Ship it",
+    }
+
+
+def issue_payload(
+    base: dict[str, Any],
+    issue: Issue,
+    timestamp_ms: int,
+    *,
+    assignee: int,
+    points: float,
+    sprint: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A real payload (resolved, reopened, started-working or sprint) re-addressed to another issue.
+
+    As in ``service.demo.derived_payloads``: key, id, self, summary, assignee, points and timestamp vary.
+    """
+    payload = copy.deepcopy(base)
+    payload["timestamp"] = timestamp_ms
+    payload_issue = payload["issue"]
+    payload_issue["key"] = issue.key
+    payload_issue["id"] = issue.issue_id
+    payload_issue["self"] = f"{SITE}/rest/api/2/issue/{issue.issue_id}"
+    fields = payload_issue["fields"]
+    fields["summary"] = f"Benchmark work item {issue.key}: make step {issue.number % 97} faster"
+    fields["customfield_10016"] = points
+    fields["customfield_10020"] = [sprint] if sprint else None
+    fields["assignee"] = {
+        "accountId": f"bench-account-{assignee:03d}",
+        "displayName": f"Bench Person {assignee}",
+        "active": True,
+    }
+    project = fields.setdefault("project", {})
+    project["key"] = issue.project
+    project["name"] = issue.project_name
+    return payload
+
+
+def signed(body: bytes) -> str:
+    return signature.sign(BENCH_SECRET, body)
+
+
+@dataclass(frozen=True)
+class PlannedDelivery:
+    delivery_id: str
+    event_type: str
+    body: str
+    timestamp_ms: int
+    issue_key: str
+    complete: bool
+
+
+# Issue histories and their share of issues. Each step is (payload template, completes the issue?).
+STORIES: tuple[tuple[float, tuple[str, ...]], ...] = (
+    (0.55, ("resolved",)),
+    (0.13, ("started-working", "resolved")),
+    (0.08, ("resolved", "resolved")),  # the same completion delivered again later (e.g. Done -> Closed)
+    (0.08, ("sprint", "resolved")),  # moved to the next sprint, then done
+    (0.07, ("resolved", "reopened")),
+    (0.04, ("resolved", "reopened", "resolved")),
+    (0.05, ("started-working",)),
+)
+COMPLETES = {"resolved": True, "reopened": False, "started-working": False, "sprint": False}
+
+
+def plan_deliveries(count: int, seed: int, prefix: str) -> list[PlannedDelivery]:
+    """``count`` deliveries about distinct issues, in a realistic mix, in (nearly) timestamp order.
+
+    A few neighbours are swapped, because Jira delivers late and out of order.
+    """
+    rng = random.Random(seed)
+    templates = {name: template(name) for name in COMPLETES}
+    weights = [w for w, _ in STORIES]
+    start_ms = int(datetime(2026, 11, 16, 9, tzinfo=UTC).timestamp() * 1000)
+    planned: list[PlannedDelivery] = []
+    number = 0
+    while len(planned) < count:
+        number += 1
+        project_index = rng.randrange(len(PROJECTS))
+        issue = Issue(number, *PROJECTS[project_index])
+        sprint_n = rng.randrange(1, SPRINTS_PER_PROJECT + 1)
+        in_sprint = rng.random() < 0.6
+        steps = rng.choices(STORIES, weights)[0][1][: count - len(planned)]
+        when = start_ms + number * 250
+        for step_index, step in enumerate(steps):
+            when += rng.randrange(60_000, 3_600_000)  # minutes to an hour between a ticket's events
+            base = templates[step]
+            sprint = sprint_ref(project_index, sprint_n) if in_sprint or step == "sprint" else None
+            if step == "sprint":
+                sprint_n = sprint_n % SPRINTS_PER_PROJECT + 1
+                sprint = sprint_ref(project_index, sprint_n)
+                base = copy.deepcopy(base)
+                item = base["changelog"]["items"][0]
+                item["fromString"] = sprint_ref(project_index, (sprint_n - 2) % SPRINTS_PER_PROJECT + 1)[
+                    "name"
+                ]
+                item["toString"] = sprint["name"]
+            payload = issue_payload(
+                base,
+                issue,
+                when,
+                assignee=rng.randrange(24),
+                points=float(rng.choice((1, 2, 3, 5, 8))),
+                sprint=sprint,
+            )
+            planned.append(
+                PlannedDelivery(
+                    delivery_id=f"{prefix}-{issue.key}-{step_index}",
+                    event_type=payload["webhookEvent"],
+                    body=json.dumps(payload, separators=(",", ":")),
+                    timestamp_ms=when,
+                    issue_key=issue.key,
+                    complete=COMPLETES[step],
+                )
+            )
+    planned.sort(key=lambda d: d.timestamp_ms)
+    for i in range(0, len(planned) - 1, 50):  # one swapped pair in fifty: late deliveries
+        planned[i], planned[i + 1] = planned[i + 1], planned[i]
+    return planned
+
+
+def expected_active_wins(planned: Sequence[PlannedDelivery]) -> int:
+    """An issue ends as an active win when its latest event (by timestamp) says it is done."""
+    latest: dict[str, PlannedDelivery] = {}
+    for delivery in planned:
+        seen = latest.get(delivery.issue_key)
+        if seen is None or delivery.timestamp_ms > seen.timestamp_ms:
+            latest[delivery.issue_key] = delivery
+    return sum(1 for d in latest.values() if d.complete)
+
+
+# -- results ---------------------------------------------------------------------------------------------
+
+
+def median(values: Sequence[float]) -> float:
+    return float(statistics.median(values)) if values else float("nan")
+
+
+def write_results(name: str, data: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = RESULTS / f"{name}-{stamp}.json"
+    path.write_text(json.dumps(data, indent=2, default=str))
+    (RESULTS / f"{name}-latest.json").write_text(path.read_text())
+    return path
+
+
+def machine() -> dict[str, Any]:
+    meminfo = Path("/proc/meminfo").read_text().split("\n")[0].split()
+    return {
+        "cpus": os.cpu_count(),
+        "mem_gib": round(int(meminfo[1]) / 1024 / 1024, 1),
+        "python": sys.version.split()[0],
+        "postgres": postgres_settings(),
+    }
+
+
+# -- the machine is shared: measure (and wait out) CPU used by processes that are not ours -------------
+
+OURS = ("postgres", "redis-server", "wrk", "py-spy")
+
+
+def _process_cpu_ticks() -> dict[int, tuple[str, int, int]]:
+    ticks: dict[int, tuple[str, int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks[int(entry.name)] = (name, int(fields[1]), int(fields[11]) + int(fields[12]))
+    return ticks
+
+
+def _is_ours(pid: int, table: dict[int, tuple[str, int, int]], me: int) -> bool:
+    for _ in range(64):  # walk up the parents: anything we started descends from this process
+        if pid == me:
+            return True
+        entry = table.get(pid)
+        if entry is None or pid <= 1:
+            return False
+        if entry[0].split(":")[0].split()[0] in OURS:
+            return True
+        pid = entry[1]
+    return False
+
+
+class ForeignCpu:
+    """CPU cores used by other people's processes between ``start()`` and ``stop()``."""
+
+    def start(self) -> None:
+        self._before = _process_cpu_ticks()
+        self._at = time.monotonic()
+
+    def stop(self) -> float:
+        after = _process_cpu_ticks()
+        elapsed = max(1e-3, time.monotonic() - self._at)
+        me = os.getpid()
+        used = sum(
+            ticks - self._before.get(pid, (name, ppid, 0))[2]
+            for pid, (name, ppid, ticks) in after.items()
+            if not _is_ours(pid, after, me)
+        )
+        return used / os.sysconf("SC_CLK_TCK") / elapsed
+
+
+def wait_for_quiet(threshold_cores: float = 0.15, max_wait_s: float = 30.0) -> float:
+    """Wait (boundedly) until others use less than ``threshold_cores``; return the last reading."""
+    deadline = time.monotonic() + max_wait_s
+    probe = ForeignCpu()
+    while True:
+        probe.start()
+        time.sleep(1.0)
+        load = probe.stop()
+        if load < threshold_cores or time.monotonic() > deadline:
+            if load >= threshold_cores:
+                log(f"the machine is not quiet: others use {load:.2f} cores; measuring anyway")
+            return load
+
+
+# -- profiles (py-spy from PyPI) -------------------------------------------------------------------------
+
+
+def start_profiles(
+    pids: Sequence[int], seconds: float, tag: str
+) -> list[tuple[subprocess.Popen[bytes], Path]]:
+    """Sample each process with py-spy (only threads holding the GIL: Python's on-CPU time)."""
+    spy = Path(PYTHON).parent / "py-spy"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    started = []
+    for pid in pids:
+        out = RESULTS / f"profile-{tag}-{pid}.txt"
+        command = [str(spy), "record", "--gil", "-r", "250", "-d", str(int(seconds)), "-p", str(pid)]
+        command += ["-f", "raw", "-o", str(out), "--nonblocking"]
+        started.append((subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
+    return started
+
+
+def finish_profiles(started: list[tuple[subprocess.Popen[bytes], Path]], top: int = 30) -> dict[str, Any]:
+    """Aggregate the collapsed stacks: inclusive and self share of samples per function."""
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for process, path in started:
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            stack, _, count_text = line.rpartition(" ")
+            count = int(count_text)
+            frames = [_frame_name(f) for f in stack.split(";")]
+            total += count
+            for name in set(frames):
+                inclusive[name] = inclusive.get(name, 0) + count
+            own[frames[-1]] = own.get(frames[-1], 0) + count
+
+    def ranked(table: dict[str, int]) -> list[tuple[str, float]]:
+        rows = sorted(table.items(), key=lambda kv: -kv[1])[:top]
+        return [(name, round(100 * n / max(1, total), 1)) for name, n in rows]
+
+    return {"samples": total, "inclusive_pct": ranked(inclusive), "self_pct": ranked(own)}
+
+
+def _frame_name(frame: str) -> str:
+    # "func (path/to/file.py:123)" -> "func (to/file.py)", dropping the venv prefix and line number
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/work/main/", "lib/python3."):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+    return f"{name} ({where})" if where else name
