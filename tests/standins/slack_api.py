@@ -146,6 +146,8 @@ class SlackStandIn(LocalHTTPServer):
         self.users_by_email: dict[str, str] = {}  # email -> user id (details come from `users`)
         self.valid_tokens: set[str] | None = None  # None: any xoxb-/xoxp- token is accepted
         self.revoked_tokens: set[str] = set()
+        # (channel, ts) of messages people wrote (not posted through here), for chat.getPermalink.
+        self.user_messages: set[tuple[str, str]] = set()
 
         self._lock = threading.RLock()
         self._token_owners: dict[str, _TokenOwner] = {}
@@ -162,6 +164,7 @@ class SlackStandIn(LocalHTTPServer):
             "chat.update": self._chat_update,
             "chat.getPermalink": self._chat_get_permalink,
             "conversations.info": self._conversations_info,
+            "conversations.history": self._conversations_history,
             "conversations.open": self._conversations_open,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
@@ -265,6 +268,15 @@ class SlackStandIn(LocalHTTPServer):
         with self._lock:
             return self._rejected_429
 
+    def response_url(self, name: str = "cmd") -> str:
+        """A ``response_url`` served here: what is POSTed to it is kept in `responses()`."""
+        return f"{self.url}/hooks/{name}"
+
+    def responses(self) -> list[dict[str, Any]]:
+        """JSON bodies POSTed to `response_url` addresses (slash command and action replies)."""
+        with self._lock:
+            return [dict(r) for r in self._responses]
+
     def reset(self) -> None:
         """Forget recorded traffic, messages, rate-limit windows and pending faults (not configuration)."""
         with self._lock:
@@ -274,6 +286,7 @@ class SlackStandIn(LocalHTTPServer):
         self._calls: list[SlackCall] = []
         self._messages: list[dict[str, Any]] = []
         self._ephemerals: list[dict[str, Any]] = []
+        self._responses: list[dict[str, Any]] = []
         self._home_views: dict[str, dict[str, Any]] = {}
         self._modal_views: dict[str, dict[str, Any]] = {}
         self._next_allowed_post: dict[str, float] = {}
@@ -285,6 +298,8 @@ class SlackStandIn(LocalHTTPServer):
     # -- HTTP entry point --------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
+        if request.path.startswith("/hooks/"):
+            return self._response_url(request)
         if not request.path.startswith("/api/"):
             return Response("Not Found", status=404, mimetype="text/plain")
         method = request.path.removeprefix("/api/").strip("/")
@@ -301,6 +316,15 @@ class SlackStandIn(LocalHTTPServer):
             headers=reply.headers,
             mimetype="application/json",
         )
+
+    def _response_url(self, request: Request) -> Response:
+        """Slack answers a response_url POST with plain ``ok``; the JSON body is the message."""
+        body = request.get_json(silent=True)
+        if request.method != "POST" or not isinstance(body, dict):
+            return Response("invalid_payload", status=400, mimetype="text/plain")
+        with self._lock:
+            self._responses.append({**body, "path": request.path})
+        return Response("ok", status=200, mimetype="text/plain")
 
     @staticmethod
     def _request_params(request: Request) -> dict[str, Any]:
@@ -477,6 +501,7 @@ class SlackStandIn(LocalHTTPServer):
             "ts": ts,
             "thread_ts": str(thread_ts) if thread_ts else None,
             "accepted_at": self._clock(),
+            "metadata": _maybe_json(params.get("metadata")) or None,
         }
         self._messages.append(message)
         wire_message: dict[str, Any] = {
@@ -533,7 +558,10 @@ class SlackStandIn(LocalHTTPServer):
         channel = str(params.get("channel", ""))
         if (error := self._channel_error(channel)) is not None:
             return error
-        message = self._find_message(channel, str(params.get("message_ts", "")))
+        message_ts = str(params.get("message_ts", ""))
+        message = self._find_message(channel, message_ts)
+        if message is None and (channel, message_ts) in self.user_messages:
+            message = {"ts": message_ts, "thread_ts": None}
         if message is None:
             return _error("message_not_found")
         permalink = self._permalink(owner.workspace, channel, message["ts"], message["thread_ts"])
@@ -554,6 +582,47 @@ class SlackStandIn(LocalHTTPServer):
                 "is_archived": False,
                 "is_member": channel not in self.not_in_channels,
             }
+        )
+
+    def _conversations_history(self, params: dict[str, Any], owner: _TokenOwner | None) -> _Reply:
+        """Messages posted here, newest first, between ``oldest`` and ``latest`` (exclusive, as Slack).
+
+        Message ``metadata`` is returned only with ``include_all_metadata``, as Slack does; pages
+        follow ``limit`` and an opaque ``cursor``.
+        """
+        assert owner is not None
+        channel = str(params.get("channel", ""))
+        if (error := self._channel_error(channel)) is not None:
+            return error
+        oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or math.inf)
+        limit = max(1, min(int(params.get("limit") or 100), 999))
+        offset = int(params.get("cursor") or 0)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in {"1", "true"}
+        found = [
+            m
+            for m in reversed(self._messages)
+            if m["channel"] == channel and oldest < float(m["ts"]) < latest and not m["thread_ts"]
+        ]
+        page = found[offset : offset + limit]
+        wire: list[dict[str, Any]] = []
+        for message in page:
+            item: dict[str, Any] = {
+                "type": "message",
+                "text": message["text"],
+                "user": owner.workspace.bot_user_id,
+                "bot_id": owner.workspace.bot_id,
+                "ts": message["ts"],
+            }
+            if message["blocks"]:
+                item["blocks"] = message["blocks"]
+            if with_metadata and message.get("metadata"):
+                item["metadata"] = message["metadata"]
+            wire.append(item)
+        has_more = offset + limit < len(found)
+        return _ok(
+            messages=wire,
+            has_more=has_more,
+            response_metadata={"next_cursor": str(offset + limit) if has_more else ""},
         )
 
     def _conversations_open(self, params: dict[str, Any], owner: _TokenOwner | None) -> _Reply:

@@ -1,0 +1,72 @@
+"""Build the Bolt ``App``: single-workspace (a bot token) or multi-workspace (OAuth), or none at all.
+
+Called by the app factory, never at import: ``App(...)`` calls ``auth.test`` when it is built with
+a token, so it must see the configured API URL (the tests' stand-in, or a proxy).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from slack_bolt import App
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+
+from integrations.slack import installation, listeners
+
+if TYPE_CHECKING:
+    from jobs.runtime import Runtime
+
+# Bot scopes asked for at install; slack-app-manifest.yml lists the same ones.
+BOT_SCOPES = (
+    "channels:history",
+    "channels:read",
+    "chat:write",
+    "commands",
+    "groups:history",
+    "im:write",
+    "reactions:read",
+    "users:read",
+    "users:read.email",
+)
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+EVENTS_PATH = "/slack/events"
+
+
+def build_bolt_app(rt: Runtime, slack_inbound: ModuleType) -> App | None:
+    """The Bolt app for these settings, with every listener registered; None when Slack is not configured."""
+    settings = rt.settings
+    installation.require_slack_settings(settings)
+    if not installation.slack_enabled(settings):
+        return None
+    if installation.oauth_enabled(settings):
+        engine = rt.database.engine
+        oauth_settings = OAuthSettings(
+            client_id=settings.slack_client_id,
+            client_secret=settings.slack_client_secret,
+            scopes=list(BOT_SCOPES),
+            redirect_uri=settings.public_url.rstrip("/") + REDIRECT_PATH,
+            install_path=INSTALL_PATH,
+            redirect_uri_path=REDIRECT_PATH,
+            installation_store=installation.build_installation_store(settings, engine),
+            installation_store_bot_only=True,
+            state_store=installation.build_state_store(engine),
+        )
+        bolt = App(
+            signing_secret=settings.slack_signing_secret,
+            client=installation.web_client(settings),
+            oauth_settings=oauth_settings,
+            process_before_response=False,
+            name="sprintwins",
+        )
+    else:
+        # The token travels in the client: Bolt ignores ``token=`` when a client is given.
+        bolt = App(
+            signing_secret=settings.slack_signing_secret,
+            client=installation.web_client(settings, settings.slack_bot_token),
+            process_before_response=False,
+            name="sprintwins",
+        )
+    listeners.register(bolt, rt, slack_inbound)
+    return bolt

@@ -1,0 +1,289 @@
+"""Bolt listeners: acknowledge at once, hand the real work to our queue.
+
+Only what must happen inside Slack's 3-second window happens here: parsing (so a typo is answered
+in the acknowledgement), modal validation (``response_action: errors`` must be the ack), and
+``views.open`` (a trigger id expires in 3 seconds). Everything else is a job in
+``jobs.slack_inbound`` that receives primitives only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt import Ack, App, BoltContext, BoltResponse
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from integrations.slack import views
+from jobs.queue import QueueUnavailable
+from service import inbox
+from service.domain.commands import (
+    ChallengeCommand,
+    CommandError,
+    HelpCommand,
+    help_text,
+    parse_sprintwins,
+    parse_win,
+)
+from service.domain.mrkdwn import unescape_mrkdwn
+from service.models import InboundEvent, InboxState, Team
+from service.slack_links import channel_link
+
+if TYPE_CHECKING:
+    from jobs.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+INBOX_ID = "sprintwins_inbox_id"
+BUSY = "I couldn't take that just now. Please try again in a minute."
+_TOKEN_RE = re.compile(r"<(?P<body>[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
+
+
+def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
+    """Attach every middleware and listener of the app to ``bolt``.
+
+    ``slack_inbound`` is ``jobs.slack_inbound``, passed in by the web layer so that integrations
+    never import jobs (imports point one way).
+    """
+
+    def enqueue(func: Callable[..., Any], *args: Any, context: BoltContext | None = None) -> None:
+        try:
+            rt.queue.enqueue(func, *args)
+        except QueueUnavailable:
+            row_id = context.get(INBOX_ID) if context is not None else None
+            if row_id is not None:
+                # Let Slack's retry through the de-duplication: nothing was enqueued for it.
+                with rt.database.transaction() as session:
+                    inbox.mark(session, [row_id], InboxState.FAILED, "queue unavailable")
+            raise
+
+    # -- events: de-duplicate Slack's retries on event_id, which Bolt does not do in HTTP mode ------------
+
+    @bolt.middleware
+    def deduplicate_events(req: BoltRequest, body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if not event_id:
+            return next()
+        event = body.get("event") or {}
+        delivery = inbox.Delivery(
+            source="slack",
+            delivery_id=str(event_id),
+            event_type=str(event.get("type", "")),
+            body=json.dumps(body, separators=(",", ":")),
+            payload_ts_ms=int(body["event_time"]) * 1000 if isinstance(body.get("event_time"), int) else None,
+            # Not "pending": the Jira inbox worker drains pending rows; Slack's work goes to its own jobs.
+            state=InboxState.PROCESSED,
+        )
+        try:
+            with rt.database.transaction() as session:
+                row_id, new = inbox.store_delivery(session, delivery)
+                if not new:
+                    retry_after_failure = inbox_state(session, row_id) == InboxState.FAILED
+                    if not retry_after_failure:
+                        log.info("duplicate Slack event %s acknowledged without work", event_id)
+                        return BoltResponse(status=200, body="")
+                    inbox.mark(session, [row_id], InboxState.PROCESSED)
+        except (OperationalError, DBAPIError) as error:
+            log.error("inbox unavailable for Slack event: %s", type(error).__name__)
+            return BoltResponse(status=503, body="", headers={"Retry-After": "30"})
+        req.context[INBOX_ID] = row_id
+        return next()
+
+    @bolt.event("app_home_opened")
+    def on_home_opened(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
+        if event.get("tab", "home") == "home":
+            enqueue(
+                slack_inbound.publish_home,
+                context.team_id,
+                context.enterprise_id,
+                event["user"],
+                context=context,
+            )
+        ack()
+
+    @bolt.event("reaction_added")
+    def on_reaction_added(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
+        _enqueue_reaction(event, context, added=True)
+        ack()
+
+    @bolt.event("reaction_removed")
+    def on_reaction_removed(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
+        _enqueue_reaction(event, context, added=False)
+        ack()
+
+    def _enqueue_reaction(event: dict[str, Any], context: BoltContext, *, added: bool) -> None:
+        item = event.get("item") or {}
+        if item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
+            return
+        enqueue(
+            slack_inbound.record_reaction,
+            context.team_id,
+            str(item["channel"]),
+            str(item["ts"]),
+            str(event.get("user", "")),
+            str(event.get("reaction", "")),
+            added,
+            context=context,
+        )
+
+    @bolt.event("app_uninstalled")
+    def on_uninstalled(ack: Ack, context: BoltContext) -> None:
+        enqueue(slack_inbound.forget_workspace, context.enterprise_id, context.team_id, context=context)
+        ack()
+
+    @bolt.event("tokens_revoked")
+    def on_tokens_revoked(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
+        tokens = event.get("tokens") or {}
+        enqueue(
+            slack_inbound.revoke_tokens,
+            context.enterprise_id,
+            context.team_id,
+            [str(u) for u in tokens.get("oauth") or []],
+            bool(tokens.get("bot")),
+            context=context,
+        )
+        ack()
+
+    # -- slash commands -------------------------------------------------------------------------------------
+
+    @bolt.command("/sprintwins")
+    def on_sprintwins(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+        text = command.get("text") or ""
+        try:
+            parsed = parse_sprintwins(text)
+        except CommandError as error:
+            ack(text=error.mrkdwn)
+            return
+        if isinstance(parsed, HelpCommand):
+            ack(text=help_text())
+            return
+        if isinstance(parsed, ChallengeCommand):
+            ack(text="Team challenges aren't switched on in this workspace yet. Stay tuned! :trophy:")
+            return
+        try:
+            enqueue(
+                slack_inbound.handle_sprintwins_command,
+                context.team_id,
+                context.enterprise_id,
+                command["channel_id"],
+                command["user_id"],
+                text,
+                command.get("response_url") or "",
+            )
+        except QueueUnavailable:
+            ack(text=BUSY)
+            return
+        ack()
+
+    @bolt.command("/win")
+    def on_win(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+        text = command.get("text") or ""
+        try:
+            parse_win(text)
+        except CommandError as error:
+            ack(text=error.mrkdwn)
+            return
+        try:
+            enqueue(
+                slack_inbound.handle_win_command,
+                context.team_id,
+                context.enterprise_id,
+                command["channel_id"],
+                command["user_id"],
+                text,
+                command.get("trigger_id") or "",
+                command.get("response_url") or "",
+            )
+        except QueueUnavailable:
+            ack(text=BUSY)
+            return
+        ack()
+
+    # -- "Celebrate as a win": message shortcut, then its modal ----------------------------------------------
+
+    @bolt.shortcut(views.CELEBRATE_CALLBACK_ID)
+    def on_celebrate(ack: Ack, shortcut: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        ack()
+        channel_id = (shortcut.get("channel") or {}).get("id", "")
+        message = shortcut.get("message") or {}
+        with rt.database.sessions() as session:
+            link = channel_link(session, context.team_id or "", channel_id)
+            team = session.get(Team, link.team_id) if link else None
+            team_name = team.name if team else ""
+        if link is None:
+            view = views.notice_modal(
+                "Celebrate a win",
+                "This channel isn't connected to a team yet: run `/sprintwins connect <team>` here first, "
+                "then celebrate away. :tada:".replace("<team>", "&lt;team&gt;"),
+            )
+        else:
+            celebrate = views.CelebrateContext(
+                slack_team_id=context.team_id or "",
+                enterprise_id=context.enterprise_id,
+                channel_id=channel_id,
+                message_ts=str(shortcut.get("message_ts") or message.get("ts") or ""),
+            )
+            view = views.celebrate_modal(
+                celebrate, readable(str(message.get("text") or "")), team_name, message.get("user")
+            )
+        client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+
+    @bolt.view(views.CELEBRATE_VIEW_CALLBACK_ID)
+    def on_celebrate_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        submitted = views.read_celebrate_submission(view)
+        if submitted.errors:
+            ack(response_action="errors", errors=submitted.errors)
+            return
+        celebrate = views.CelebrateContext.loads(view.get("private_metadata") or "{}")
+        user_id = (body.get("user") or {}).get("id", "")
+        try:
+            enqueue(
+                slack_inbound.record_message_win,
+                celebrate.slack_team_id,
+                celebrate.enterprise_id,
+                celebrate.channel_id,
+                celebrate.message_ts,
+                user_id,
+                submitted.owner_user_id or user_id,
+                submitted.title,
+                submitted.detail,
+                submitted.visibility,
+            )
+        except QueueUnavailable:
+            ack(response_action="errors", errors={views.TITLE_BLOCK: BUSY})
+            return
+        ack()
+
+    # -- App Home's sharing toggle ------------------------------------------------------------------------
+
+    @bolt.action(views.SHARING_ACTION_ID)
+    def on_sharing_toggled(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+    ) -> None:
+        share = any(option.get("value") == "on" for option in action.get("selected_options") or [])
+        user_id = (body.get("user") or {}).get("id", "")
+        enqueue(slack_inbound.set_sharing, context.team_id, context.enterprise_id, user_id, share)
+        ack()
+
+
+def inbox_state(session: Any, row_id: int) -> str | None:
+    return session.scalar(select(InboundEvent.state).where(InboundEvent.id == row_id))
+
+
+def readable(slack_text: str) -> str:
+    """A message's mrkdwn as the plain text people read (mentions and links become their labels)."""
+
+    def token(match: re.Match[str]) -> str:
+        body, label = match.group("body"), match.group("label")
+        if label:
+            return f"@{label}" if body.startswith("@") and not label.startswith("@") else label
+        return body.lstrip("!") if body.startswith("!") else body
+
+    return " ".join(unescape_mrkdwn(_TOKEN_RE.sub(token, slack_text)).split())

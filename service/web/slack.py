@@ -1,0 +1,73 @@
+"""The Slack edge: ``POST /slack/events`` (events, commands, interactivity, options) and the install flow.
+
+Bolt's Flask adapter does the work: it verifies the signature (v0 HMAC, 5-minute window),
+answers url_verification and routes to the listeners. Without Slack settings these routes
+answer 503 JSON and the rest of the app runs as usual.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import Blueprint, Flask, Response, current_app, request
+
+from service.web.errors import json_error
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.flask import SlackRequestHandler
+
+    from jobs.runtime import Runtime
+
+SLACK_HANDLER = "sprintwins.slack"
+bp = Blueprint("slack", __name__)
+
+
+def init_app(app: Flask, rt: Runtime) -> None:
+    """Build the Bolt app (when Slack is configured) and register the Slack routes."""
+    from integrations.slack.bolt_app import build_bolt_app
+    from jobs import slack_inbound
+
+    bolt = build_bolt_app(rt, slack_inbound)
+    if bolt is not None:
+        from slack_bolt.adapter.flask import SlackRequestHandler
+
+        app.extensions[SLACK_HANDLER] = SlackRequestHandler(bolt)
+    else:
+        app.extensions[SLACK_HANDLER] = None
+    app.register_blueprint(bp)
+
+
+def _handler() -> SlackRequestHandler | None:
+    return current_app.extensions.get(SLACK_HANDLER)
+
+
+def _not_configured() -> tuple[Response, int]:
+    return json_error(
+        503,
+        "Slack is not configured: set SPRINTWINS_SLACK_BOT_TOKEN and SPRINTWINS_SLACK_SIGNING_SECRET, "
+        "or SPRINTWINS_SLACK_CLIENT_ID, SPRINTWINS_SLACK_CLIENT_SECRET, SPRINTWINS_SLACK_SIGNING_SECRET "
+        "and SPRINTWINS_TOKEN_ENCRYPTION_KEY",
+    )
+
+
+@bp.post("/slack/events")
+def events() -> Response | tuple[Response, int]:
+    handler = _handler()
+    if handler is None:
+        return _not_configured()
+    return handler.handle(request)
+
+
+@bp.get("/slack/install")
+@bp.get("/slack/oauth_redirect")
+def install() -> Response | tuple[Response, int]:
+    handler = _handler()
+    if handler is None:
+        return _not_configured()
+    if handler.app.oauth_flow is None:
+        return json_error(
+            404,
+            "this server runs for a single Slack workspace (SPRINTWINS_SLACK_BOT_TOKEN); "
+            "set SPRINTWINS_SLACK_CLIENT_ID and SPRINTWINS_SLACK_CLIENT_SECRET to install into workspaces",
+        )
+    return handler.handle(request)
