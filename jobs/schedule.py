@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobs import runtime
+from jobs.digests import schedule_tick
 from jobs.inbox import sweep_inbox
 from jobs.queue import JobQueue, QueueUnavailable
 from service.settings import Settings
@@ -35,7 +36,10 @@ class PeriodicTask:
 
 
 def periodic_tasks(settings: Settings) -> list[PeriodicTask]:
-    return [PeriodicTask("sweep-inbox", sweep_inbox, settings.sweep_interval_seconds)]
+    return [
+        PeriodicTask("sweep-inbox", sweep_inbox, settings.sweep_interval_seconds),
+        PeriodicTask("digests", schedule_tick, 60),  # digest periods are minutes apart at the finest
+    ]
 
 
 class Scheduler:

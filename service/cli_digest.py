@@ -1,0 +1,85 @@
+"""``sprintwins digest preview|run <team>``: see a team's digest now, or post it now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from service.settings import Settings, SettingsError
+
+PERIODS = ("week", "day", "sprint")
+
+
+@click.group("digest")
+def digest() -> None:
+    """Celebration digests: preview one, or post it now."""
+
+
+@digest.command("preview")
+@click.argument("team")
+@click.option("--period", type=click.Choice(PERIODS), default="week", show_default=True)
+def preview(team: str, period: str) -> None:
+    """Print TEAM's digest for this week, today or the current sprint (nothing is posted or stored)."""
+    from service import digests
+    from service.db import Database
+    from service.domain.digest import render_console
+    from service.teams import TeamError, get_team
+
+    settings = _settings()
+    database = Database(settings.database_url)
+    now = datetime.now(UTC)
+    try:
+        with database.sessions() as session:
+            found = get_team(session, team)
+            window = digests.period_for_run(session, found, digests.RunPeriod(period), now)
+            composed = digests.compose_for_period(session, found, window, now=now, post_when_empty=True)
+    except (TeamError, LookupError) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        database.dispose()
+    assert composed is not None  # post_when_empty always composes
+    click.echo(render_console(composed), nl=False)
+
+
+@digest.command("run")
+@click.argument("team")
+@click.option("--period", type=click.Choice(PERIODS), default="week", show_default=True)
+def run(team: str, period: str) -> None:
+    """Post TEAM's digest now to its linked channels; without Slack, render it here and store it.
+
+    Once per period and channel: running it again reports what was posted.
+    """
+    from jobs import runtime
+    from jobs.digests import DigestInProgress, run_digest_now
+    from service import digests
+    from service.teams import TeamError, get_team
+
+    rt = runtime.install(runtime.Runtime.from_settings(_settings()))
+    try:
+        with rt.database.sessions() as session:
+            team_id = get_team(session, team).id
+        deliveries = run_digest_now(team_id, digests.RunPeriod(period))
+    except (TeamError, LookupError, DigestInProgress) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        runtime.reset()
+    failed = False
+    for delivery in deliveries:
+        if delivery.rendered is not None:
+            click.echo(delivery.rendered, nl=False)
+            click.echo(f"(Slack is not configured: digest {delivery.digest_id} rendered and stored)")
+        elif delivery.state == "posted":
+            click.echo(f"posted to {delivery.channel_id} (ts {delivery.ts})")
+        else:
+            failed = True
+            click.echo(f"{delivery.state} for {delivery.channel_id}: {delivery.error or ''}".rstrip(": "))
+    if failed:
+        raise SystemExit(1)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
