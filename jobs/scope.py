@@ -1,0 +1,112 @@
+"""Keep a sprint's scope current: fetched from Jira REST when configured, inferred from events otherwise.
+
+The hook (wired by the pipeline): when a ``sprint_started``/``sprint_updated`` event is recorded, or
+an issue moves into or out of a sprint, call ``request_scope_refresh([sprint jira id, ...])``. Its job
+id is unique per sprint per minute, so a burst of moves costs one refresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any
+
+from jira import JIRAError
+from sqlalchemy.orm import Session
+
+from integrations.jira import rest
+from jobs import runtime
+from jobs.queue import JobQueue
+from service import scope
+from service.domain.events import DomainEvent, IssueChanged, SprintAction, SprintChanged
+from service.models import Sprint
+
+log = logging.getLogger(__name__)
+
+
+def scope_refresh_targets(events: Iterable[DomainEvent]) -> set[int]:
+    """Jira ids of the sprints whose scope these events may have changed.
+
+    A sprint that started or was edited, and any sprint an issue moved into or out of.
+    """
+    targets: set[int] = set()
+    for event in events:
+        if isinstance(event, SprintChanged) and event.action in _SCOPE_ACTIONS:
+            if event.sprint.jira_id is not None:
+                targets.add(event.sprint.jira_id)
+        elif isinstance(event, IssueChanged) and event.sprint_move is not None:
+            targets.update(event.sprint_move.added_ids)
+            targets.update(event.sprint_move.removed_ids)
+            # Some sites name the sprints in the changelog without ids; the issue's sprint field
+            # still has the id of the sprint it is in now. (A sprint left by name only is refreshed
+            # at its next event.)
+            targets.update(ref.jira_id for ref in event.sprints or () if ref.jira_id is not None)
+    return targets
+
+
+_SCOPE_ACTIONS = frozenset({SprintAction.STARTED, SprintAction.UPDATED})
+
+
+def scope_job_id(sprint_jira_id: int, now: float) -> str:
+    return f"scope-refresh-{sprint_jira_id}-{int(now // 60)}"
+
+
+def request_scope_refresh(
+    sprint_jira_ids: Iterable[int], queue: JobQueue | None = None, now: float | None = None
+) -> list[int]:
+    """Enqueue a refresh for each sprint unless one was requested this minute; returns those enqueued."""
+    queue = queue or runtime.current().queue
+    stamp = time.time() if now is None else now
+    return [
+        sprint_id
+        for sprint_id in sorted(set(sprint_jira_ids))
+        if queue.enqueue_unique(refresh_sprint_scope, sprint_id, job_id=scope_job_id(sprint_id, stamp))
+    ]
+
+
+def refresh_sprint_scope(sprint_jira_id: int) -> dict[str, Any]:
+    """Fetch and store one sprint's scope. Idempotent: a refresh that finds nothing new writes nothing.
+
+    Takes the sprint's Jira id (a primitive, for RQ's JSON serializer). Without Jira credentials
+    the scope is inferred from the tickets the webhooks put in the sprint, and says so.
+    """
+    rt = runtime.current()
+    with rt.database.sessions() as session:
+        sprint = scope.sprint_by_jira_id(session, sprint_jira_id)
+        board_id = sprint.board_id if sprint is not None else None
+    if sprint is None:
+        # The sprint is not ours (yet): its first event will make it and ask again.
+        return {"sprint": sprint_jira_id, "status": "unknown sprint"}
+    site = rest.site_from_settings(rt.settings)
+    if site is None:
+        with rt.database.transaction() as session:
+            result = scope.store_events_scope(session, _reloaded(session, sprint.id))
+        return {"sprint": sprint_jira_id, "status": "stored", **asdict(result)}
+    client = rest.connect(site)
+    try:
+        points_field = scope.points_field_for(
+            rt.database, client, site.site, board_id, configured=rt.settings.story_points_field
+        )
+        fetched = scope.fetch_sprint_scope(client, sprint_jira_id, points_field)
+    except JIRAError as error:
+        if error.status_code != 404:
+            raise  # RQ retries; the library already retried 429s
+        with rt.database.transaction() as session:
+            scope.mark_removed_sprint(session, _reloaded(session, sprint.id))
+        log.info("sprint %s is gone from Jira; its scope is marked removed", sprint_jira_id)
+        return {"sprint": sprint_jira_id, "status": "gone from Jira"}
+    finally:
+        client.close()
+    with rt.database.transaction() as session:
+        result = scope.store_jira_scope(session, _reloaded(session, sprint.id), fetched)
+    return {"sprint": sprint_jira_id, "status": "stored", **asdict(result)}
+
+
+def _reloaded(session: Session, sprint_id: int) -> Sprint:
+    """The sprint read again in this transaction: the row may have changed while Jira answered."""
+    sprint = session.get(Sprint, sprint_id)
+    if sprint is None:
+        raise LookupError(f"sprint {sprint_id} was deleted during the refresh")
+    return sprint

@@ -1,0 +1,113 @@
+"""``sprintwins backfill jira --board N --sprints 6``: a new team's history, imported through Jira REST."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from service.settings import Settings, SettingsError
+
+
+@click.group()
+def backfill() -> None:
+    """Import history so a new team's dashboard and digests are not empty on day one."""
+
+
+@backfill.command("jira")
+@click.option("--board", "board_id", type=int, required=True, help="The Jira board id (scrum board).")
+@click.option(
+    "--sprints",
+    "sprint_count",
+    type=click.IntRange(0, 500),
+    default=6,
+    show_default=True,
+    help="How many of the latest closed sprints to import (the active one always comes too).",
+)
+def backfill_jira(board_id: int, sprint_count: int) -> None:
+    """Import a board's last closed sprints, its active sprint and their issues.
+
+    Closed issues become ticket wins dated when they were resolved; sprints become sprint wins.
+    Running it again changes nothing. Jira's rate limits are respected: the client waits and
+    retries on HTTP 429 (SPRINTWINS_JIRA_MAX_RETRIES, SPRINTWINS_JIRA_MAX_RETRY_DELAY_SECONDS).
+    """
+    # Imported here: every `sprintwins` command loads this module, few of them need Jira or rich.
+    from jira import JIRAError
+
+    from integrations.jira import rest
+    from service import migrate
+    from service.backfill import backfill_board
+    from service.db import Database
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    site = rest.site_from_settings(settings)
+    if site is None:
+        raise click.ClickException(
+            "backfill needs Jira REST: set SPRINTWINS_JIRA_URL and either SPRINTWINS_JIRA_EMAIL + "
+            "SPRINTWINS_JIRA_API_TOKEN (Cloud) or SPRINTWINS_JIRA_PAT (Server/Data Center)"
+        )
+    database = Database(settings.database_url)
+    client = rest.connect(site)
+    try:
+        if settings.is_sqlite:
+            migrate.upgrade(database)  # the embedded default: as `serve` does, so a fresh clone just works
+        with _ProgressBar() as bar:
+            report = backfill_board(
+                database,
+                client,
+                site.site,
+                board_id,
+                sprint_count,
+                configured_points_field=settings.story_points_field,
+                progress=bar,
+            )
+    except JIRAError as error:
+        raise click.ClickException(f"Jira answered {error.status_code}: {error.text or error}") from None
+    finally:
+        client.close()
+        database.dispose()
+    click.echo(
+        f"board {board_id}: {len(report.sprints)} sprints, {report.issues_seen} issues seen, "
+        f"{report.issues_recorded} recorded, {report.ticket_wins} ticket wins, "
+        f"{report.sprint_events_recorded} sprint events, {report.scope_rows_changed} scope rows changed"
+    )
+    click.echo(f"story points field: {report.points_field or 'none (counting issues)'}")
+    click.echo(f"teams: {', '.join(report.teams) or '-'}")
+    if not report.changed_anything:
+        click.echo("nothing new: everything was already imported")
+
+
+class _ProgressBar:
+    """rich's progress bar, one step per sprint; on a non-terminal it prints its final state once."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("sprints"),
+            TimeElapsedColumn(),
+            console=Console(file=sys.stderr),
+        )
+        self._task: Any = None
+
+    def __enter__(self) -> _ProgressBar:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def planned(self, sprints: int) -> None:
+        self._task = self._progress.add_task("Importing sprints", total=sprints)
+
+    def sprint_done(self, name: str, issues: int) -> None:
+        if self._task is not None:
+            self._progress.update(self._task, advance=1, description=f"{name} ({issues} issues)")
