@@ -1,0 +1,364 @@
+"""What the CLI and the API do to a team's progress settings and to a person's data.
+
+Each function works in the caller's transaction and raises ``AdminError`` (or the domain's
+``TeamRulesError``) with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from service.domain.challenges import Challenge, parse_challenge_spec
+from service.domain.progress_inputs import TeamCalendar
+from service.domain.team_rules import TeamRules, TeamRulesError
+from service.domain.wins import WinKind, WinSource
+from service.models import Cheer, Member, Team, Ticket, Win
+from service.models.progress import (
+    SCOPE_MEMBER,
+    SCOPE_TEAM,
+    ChallengeRow,
+    StreakFreezeDay,
+    StreakStat,
+    TeamHoliday,
+)
+from service.progress_store import ProgressChanges, recompute_team
+
+# Settings that hold lists, so the CLI can take ``issue_types=Story,Bug``.
+LIST_KEYS = frozenset(
+    {
+        "issue_types",
+        "required_labels",
+        "excluded_labels",
+        "projects",
+        "enabled_milestones",
+        "enabled_badges",
+        "enabled_streaks",
+        "streak_thresholds",
+    }
+)
+# Engine wins that belong to one person and mean nothing without them.
+PERSONAL_ENGINE_KINDS = (WinKind.STREAK.value, WinKind.BADGE.value, WinKind.CHALLENGE.value)
+# Keys of a win's details that identify the person the win is about.
+PERSONAL_DETAIL_KEYS = ("slack_user_id", "assignee", "email", "display_name")
+FORGOTTEN_GIVER: dict[str, Any] = {"member_id": None, "slack_user_id": None, "name": None, "forgotten": True}
+
+
+class AdminError(ValueError):
+    """A request that cannot be carried out; the message says why."""
+
+
+def team_by_slug(session: Session, slug: str) -> Team:
+    team = session.scalars(select(Team).where(Team.slug == slug)).first()
+    if team is None:
+        raise AdminError(f"no team with slug {slug!r}")
+    return team
+
+
+def calendar_of(session: Session, team: Team) -> TeamCalendar:
+    holidays = frozenset(session.scalars(select(TeamHoliday.day).where(TeamHoliday.team_id == team.id)))
+    return TeamCalendar(team.timezone or "UTC", holidays)
+
+
+def local_today(team: Team) -> date:
+    return TeamCalendar(team.timezone or "UTC").local_date(datetime.now(UTC))
+
+
+def recompute_slug(session: Session, slug: str, today: date | None = None) -> ProgressChanges:
+    team = team_by_slug(session, slug)
+    return recompute_team(session, team.id, today)
+
+
+# -- rules -----------------------------------------------------------------------------------------------
+
+
+def validated_rules(data: object) -> dict[str, Any]:
+    """The mapping to store: only the keys given, each in the normal form ``to_mapping`` gives.
+
+    Keys not given keep following the defaults. Raises ``TeamRulesError`` listing every problem.
+    """
+    if not isinstance(data, Mapping):
+        raise TeamRulesError([f"<root>: must be a JSON object, got {type(data).__name__}"])
+    normal = TeamRules.from_mapping(data).to_mapping()
+    return {key: normal[key] for key in sorted(data)}
+
+
+def show_rules(session: Session, slug: str) -> dict[str, Any]:
+    team = team_by_slug(session, slug)
+    stored = dict(team.rules or {})
+    try:
+        effective = TeamRules.from_mapping(stored).to_mapping()
+        problems: list[str] = []
+    except TeamRulesError as error:
+        effective, problems = TeamRules().to_mapping(), list(error.problems)
+    return {"team": team.slug, "rules": effective, "stored": stored, "problems": problems}
+
+
+def replace_rules(
+    session: Session, slug: str, data: object, today: date | None = None, *, recompute: bool = True
+) -> tuple[dict[str, Any], ProgressChanges | None]:
+    team = team_by_slug(session, slug)
+    team.rules = validated_rules(data)
+    session.flush()
+    return team.rules, recompute_team(session, team.id, today) if recompute else None
+
+
+def update_rules(
+    session: Session, slug: str, changes: Mapping[str, object], today: date | None = None
+) -> tuple[dict[str, Any], ProgressChanges | None]:
+    team = team_by_slug(session, slug)
+    return replace_rules(session, slug, {**(team.rules or {}), **changes}, today)
+
+
+# -- challenges ------------------------------------------------------------------------------------------
+
+
+def _member(session: Session, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise AdminError(f"no member with id {member_id}")
+    return member
+
+
+def add_challenge(
+    session: Session,
+    slug: str,
+    spec: str,
+    member_id: int | None = None,
+    *,
+    today: date | None = None,
+    created_by: int | None = None,
+    recompute: bool = True,
+) -> dict[str, Any]:
+    """Parse and store a challenge; with ``recompute``, its progress so far is filled in at once."""
+    team = team_by_slug(session, slug)
+    if member_id is not None:
+        _member(session, member_id)
+    calendar = calendar_of(session, team)
+    try:
+        parsed = parse_challenge_spec(spec, today=today or local_today(team), calendar=calendar)
+        # Validate the values the domain will later build from this row, before storing it.
+        Challenge(0, "team", parsed.title, parsed.metric, parsed.target, parsed.starts_on, parsed.ends_on)
+    except ValueError as error:
+        raise AdminError(str(error)) from None
+    row = ChallengeRow(
+        team_id=team.id,
+        scope=SCOPE_TEAM if member_id is None else SCOPE_MEMBER,
+        member_id=member_id,
+        title=parsed.title,
+        metric=parsed.metric,
+        target=parsed.target,
+        starts_on=parsed.starts_on,
+        ends_on=parsed.ends_on,
+        spec=spec,
+        created_by=created_by,
+        progress=0.0,
+    )
+    session.add(row)
+    session.flush()
+    if recompute:
+        recompute_team(session, team.id, today)
+        session.refresh(row)
+    return challenge_json(row)
+
+
+def challenge_json(row: ChallengeRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "scope": row.scope,
+        "member_id": row.member_id,
+        "title": row.title,
+        "metric": row.metric,
+        "target": row.target,
+        "starts_on": row.starts_on.isoformat(),
+        "ends_on": row.ends_on.isoformat(),
+        "progress": row.progress,
+        "completed_at": _iso(row.completed_at),
+    }
+
+
+def list_challenges(session: Session, slug: str) -> list[dict[str, Any]]:
+    team = team_by_slug(session, slug)
+    rows = session.scalars(
+        select(ChallengeRow).where(ChallengeRow.team_id == team.id).order_by(ChallengeRow.id)
+    )
+    return [challenge_json(r) for r in rows]
+
+
+# -- freezes and holidays --------------------------------------------------------------------------------
+
+
+def freeze_day(
+    session: Session, member_id: int, day: date, team_slug: str | None = None, today: date | None = None
+) -> list[str]:
+    """Protect a day of a person's streak in one team, or in every team they have wins in."""
+    _member(session, member_id)
+    if team_slug is not None:
+        teams = [team_by_slug(session, team_slug)]
+    else:
+        team_ids = select(Win.team_id).where(Win.member_id == member_id).distinct()
+        teams = list(session.scalars(select(Team).where(Team.id.in_(team_ids)).order_by(Team.slug)))
+        if not teams:
+            raise AdminError(f"member {member_id} has no wins in any team yet; name one with --team")
+    for team in teams:
+        existing = session.scalar(
+            select(StreakFreezeDay.id).where(
+                StreakFreezeDay.member_id == member_id,
+                StreakFreezeDay.team_id == team.id,
+                StreakFreezeDay.day == day,
+            )
+        )
+        if existing is None:
+            session.add(StreakFreezeDay(member_id=member_id, team_id=team.id, day=day))
+    session.flush()
+    for team in teams:
+        recompute_team(session, team.id, today)
+    return [t.slug for t in teams]
+
+
+def add_holiday(session: Session, slug: str, day: date, name: str = "", today: date | None = None) -> None:
+    team = team_by_slug(session, slug)
+    existing = session.scalars(
+        select(TeamHoliday).where(TeamHoliday.team_id == team.id, TeamHoliday.day == day)
+    ).first()
+    if existing is None:
+        session.add(TeamHoliday(team_id=team.id, day=day, name=name))
+    elif name:
+        existing.name = name
+    session.flush()
+    recompute_team(session, team.id, today)
+
+
+# -- a person's data -------------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(dict(values), default=_iso))
+
+
+def _kudos_given_by(member_id: int) -> Any:
+    return (Win.kind == WinKind.KUDOS.value) & (
+        Win.details[("kudos_from", "member_id")].as_integer() == member_id
+    )
+
+
+def export_member(session: Session, member_id: int) -> dict[str, Any]:
+    """Everything stored about a person, as JSON-ready values."""
+    member = _member(session, member_id)
+    win_columns = [c for c in Win.__table__.c]
+    wins = [
+        _plain(r._mapping) for r in session.execute(select(*win_columns).where(Win.member_id == member_id))
+    ]
+    given = [
+        _plain(r._mapping)
+        for r in session.execute(select(*win_columns).where(_kudos_given_by(member_id)).order_by(Win.id))
+    ]
+    cheers: list[dict[str, Any]] = []
+    if member.slack_user_id:
+        cheers = [
+            _plain(r._mapping)
+            for r in session.execute(
+                select(*Cheer.__table__.c)
+                .where(Cheer.slack_team_id == member.slack_team_id, Cheer.user_id == member.slack_user_id)
+                .order_by(Cheer.id)
+            )
+        ]
+
+    def rows(model: Any, *where: Any) -> list[dict[str, Any]]:
+        return [_plain(r._mapping) for r in session.execute(select(*model.__table__.c).where(*where))]
+
+    return {
+        "member": _plain({c.name: getattr(member, c.name) for c in Member.__table__.c}),
+        "wins": sorted(wins, key=lambda w: w["id"]),
+        "kudos_given": given,
+        "cheers_given": cheers,
+        "streaks": rows(StreakStat, StreakStat.member_id == member_id),
+        "streak_freezes": rows(StreakFreezeDay, StreakFreezeDay.member_id == member_id),
+        "challenges": rows(
+            ChallengeRow, (ChallengeRow.member_id == member_id) | (ChallengeRow.created_by == member_id)
+        ),
+        "assigned_tickets": sorted(
+            session.scalars(select(Ticket.issue_key).where(Ticket.assignee_id == member_id))
+        ),
+    }
+
+
+def forget_member(session: Session, member_id: int, today: date | None = None) -> dict[str, int]:
+    """Erase a person and everything personal, keeping every team's totals.
+
+    * Their ticket, manual and kudos wins (and team milestones they triggered) stay, without a
+      member and without personal details: teams keep counting them, anonymously.
+    * Their own streak, badge and personal challenge wins are deleted: they celebrate the person.
+    * Kudos they gave keep counting for whoever received them; who gave them is erased.
+    * Cheers they left stay counted under an anonymous id; their streak stats, freezes and
+      personal challenges go (the database cascades them with the member row).
+    Affected teams are recomputed, so team streaks and milestones stay exact.
+    """
+    member = _member(session, member_id)
+    team_ids = set(session.scalars(select(Win.team_id).where(Win.member_id == member_id).distinct()))
+    deleted = session.execute(
+        delete(Win).where(
+            Win.member_id == member_id,
+            Win.source == WinSource.ENGINE.value,
+            Win.kind.in_(PERSONAL_ENGINE_KINDS),
+        )
+    ).rowcount
+    kept = session.execute(select(Win.id, Win.details).where(Win.member_id == member_id)).all()
+    if kept:
+        session.execute(
+            update(Win),
+            [
+                {"id": win_id, "member_id": None, "details": _scrubbed(details or {})}
+                for win_id, details in kept
+            ],
+        )
+    given = session.execute(select(Win.id, Win.details, Win.team_id).where(_kudos_given_by(member_id))).all()
+    if given:
+        session.execute(
+            update(Win),
+            [
+                {"id": win_id, "details": {**(details or {}), "kudos_from": FORGOTTEN_GIVER}}
+                for win_id, details, _ in given
+            ],
+        )
+        team_ids.update(team_id for _, _, team_id in given)
+    cheers = 0
+    if member.slack_user_id:
+        cheer_ids = list(
+            session.scalars(
+                select(Cheer.id).where(
+                    Cheer.slack_team_id == member.slack_team_id, Cheer.user_id == member.slack_user_id
+                )
+            )
+        )
+        if cheer_ids:
+            # Unique per row, so two forgotten people's identical reactions never collide.
+            session.execute(update(Cheer), [{"id": i, "user_id": f"forgotten:{i}"[:32]} for i in cheer_ids])
+        cheers = len(cheer_ids)
+    for model in (StreakStat, StreakFreezeDay):
+        session.execute(delete(model).where(model.member_id == member_id))
+    session.execute(delete(ChallengeRow).where(ChallengeRow.member_id == member_id))
+    session.execute(update(Ticket).where(Ticket.assignee_id == member_id).values(assignee_id=None))
+    session.delete(member)
+    session.flush()
+    for team_id in sorted(team_ids):
+        recompute_team(session, team_id, today)
+    return {
+        "deleted_wins": deleted or 0,
+        "anonymised_wins": len(kept),
+        "scrubbed_kudos": len(given),
+        "anonymised_cheers": cheers,
+    }
+
+
+def _scrubbed(details: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in details.items() if k not in PERSONAL_DETAIL_KEYS}

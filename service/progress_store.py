@@ -1,0 +1,647 @@
+"""The progress engine's link to the database: load a team's inputs, store what a recompute says.
+
+Loading reads each table once, as plain rows streamed in chunks (no ORM objects: a team can
+hold a million wins), straight into the domain's frozen dataclasses. Storing is a diff against
+what the last recompute left: engine wins are inserted, updated, retracted or reactivated so
+that the table always mirrors the latest recompute, whatever order the events came in.
+
+Refs the domain sees (they end up in engine wins' source keys, which are unique across teams):
+
+* a person is ``"<team id>:<member id>"``. People are global but badges and streaks are earned
+  in a team: two teams each celebrate someone's first win with them, under distinct keys;
+* the team is ``"<team id>"``; a sprint is ``"<sprint id>"``; a challenge is its row id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from service.domain.challenges import TEAM_SCOPE, Challenge, ChallengeProgress
+from service.domain.progress import ProgressResult, recompute
+from service.domain.progress_inputs import (
+    COUNTED_KINDS,
+    IssueAge,
+    RecordedWin,
+    SprintScope,
+    StreakFreeze,
+    TeamCalendar,
+)
+from service.domain.streaks import StreakStats
+from service.domain.team_rules import TeamRules, TeamRulesError
+from service.domain.wins import WinDraft, WinKind, WinSource, WinStatus
+from service.models import Sprint, Team, Ticket, Win, sprint_tickets, utcnow
+from service.models.progress import (
+    SCOPE_MEMBER,
+    SCOPE_TEAM,
+    ChallengeRow,
+    StreakFreezeDay,
+    StreakStat,
+    TeamHoliday,
+)
+from service.models.upsert import insert_ignoring_conflicts
+
+CHUNK = 20_000  # rows per fetch when streaming; large enough to amortise round trips
+SCOPE_FROM_EVENTS = "events"
+SCOPE_FROM_JIRA = "jira"
+_COUNTED = sorted(k.value for k in COUNTED_KINDS)
+_BUG = "bug"
+
+
+# -- refs ------------------------------------------------------------------------------------------------
+
+
+def member_ref(team_id: int, member_id: int) -> str:
+    return f"{team_id}:{member_id}"
+
+
+def member_id_of(ref: str | None) -> int | None:
+    """The member id inside a member ref (None for team-level drafts)."""
+    if ref is None:
+        return None
+    _, _, member = ref.partition(":")
+    return int(member)
+
+
+def team_ref(team_id: int) -> str:
+    return str(team_id)
+
+
+def sprint_ref(sprint_id: int) -> str:
+    return str(sprint_id)
+
+
+# -- loading ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TeamInputs:
+    """Everything ``recompute`` needs for one team, as domain values."""
+
+    team_id: int
+    calendar: TeamCalendar
+    rules: TeamRules
+    wins: list[RecordedWin]  # counted kinds, active, in (occurred_at, id) order
+    sprints: list[SprintScope]
+    freezes: list[StreakFreeze]
+    challenges: list[Challenge]
+    issue_ages: list[IssueAge]
+    scope_sources: dict[str, str] = field(default_factory=dict)  # sprint ref -> "jira" | "events"
+
+    def local_today(self, now: datetime | None = None) -> date:
+        return self.calendar.local_date(now or datetime.now(UTC))
+
+
+class TeamNotFound(LookupError):
+    pass
+
+
+def rules_of(stored: object) -> TeamRules:
+    """The team's rules; a stored mapping that no longer validates falls back to the defaults.
+
+    Writes are validated, so this only happens if the rules grew stricter since; the recompute
+    must not stop for it (the CLI's ``rules show`` reports the problems).
+    """
+    try:
+        return TeamRules.from_mapping(stored if isinstance(stored, dict) else {})
+    except TeamRulesError:
+        return TeamRules()
+
+
+def load_team_inputs(session: Session, team_id: int) -> TeamInputs:
+    row = session.execute(select(Team.timezone, Team.rules).where(Team.id == team_id)).first()
+    if row is None:
+        raise TeamNotFound(f"no team with id {team_id}")
+    holidays = frozenset(session.scalars(select(TeamHoliday.day).where(TeamHoliday.team_id == team_id)))
+    calendar = TeamCalendar(timezone=row.timezone or "UTC", holidays=holidays)
+    rules = rules_of(row.rules)
+    freezes = [
+        StreakFreeze(member_ref(team_id, member_id), day)
+        for member_id, day in session.execute(
+            select(StreakFreezeDay.member_id, StreakFreezeDay.day).where(StreakFreezeDay.team_id == team_id)
+        )
+    ]
+    sprints, ticket_sprints, scope_sources = _load_sprints(session, team_id)
+    return TeamInputs(
+        team_id=team_id,
+        calendar=calendar,
+        rules=rules,
+        wins=list(_load_wins(session, team_id, ticket_sprints)),
+        sprints=sprints,
+        freezes=freezes,
+        challenges=load_challenges(session, team_id),
+        issue_ages=relevant_issue_ages(_stream_issue_ages(session, team_id)),
+        scope_sources=scope_sources,
+    )
+
+
+def _stream(session: Session, statement: Any) -> Iterator[Any]:
+    """Rows in chunks: server-side cursor on Postgres, and never a million ORM objects."""
+    return iter(session.execute(statement.execution_options(yield_per=CHUNK)))
+
+
+def load_challenges(session: Session, team_id: int) -> list[Challenge]:
+    rows = session.execute(
+        select(
+            ChallengeRow.id,
+            ChallengeRow.scope,
+            ChallengeRow.member_id,
+            ChallengeRow.title,
+            ChallengeRow.metric,
+            ChallengeRow.target,
+            ChallengeRow.starts_on,
+            ChallengeRow.ends_on,
+        )
+        .where(ChallengeRow.team_id == team_id)
+        .order_by(ChallengeRow.id)
+    )
+    return [
+        Challenge(
+            r.id,
+            TEAM_SCOPE if r.scope == SCOPE_TEAM else member_ref(team_id, r.member_id),
+            r.title,
+            r.metric,
+            r.target,
+            r.starts_on,
+            r.ends_on,
+        )
+        for r in rows
+    ]
+
+
+@dataclass(slots=True)
+class _SprintWindow:
+    ref: str
+    start: datetime | None
+    end: datetime | None  # completed_at, else the planned end
+
+    def holds(self, instant: datetime) -> bool:
+        return (self.start is None or self.start <= instant) and (self.end is None or instant <= self.end)
+
+
+def _load_sprints(
+    session: Session, team_id: int
+) -> tuple[list[SprintScope], dict[int, list[_SprintWindow]], dict[str, str]]:
+    """Sprint scopes, and for each ticket the sprints it sat in (to give its win a sprint).
+
+    Committed scope comes from Jira's sprint report when part B stored it there (source
+    ``jira``); otherwise it is inferred from the tickets we saw in the sprint (``events``).
+    """
+    sprints = {
+        s.id: s
+        for s in session.execute(
+            select(Sprint.id, Sprint.name, Sprint.start_at, Sprint.end_at, Sprint.completed_at)
+            .where(Sprint.team_id == team_id, Sprint.state != "deleted")
+            .order_by(Sprint.id)
+        )
+    }
+    members: dict[int, dict[str, tuple[bool, datetime | None, float | None, int | None]]] = {
+        sid: {} for sid in sprints
+    }
+    ticket_sprints: dict[int, list[_SprintWindow]] = {}
+    windows = {
+        sid: _SprintWindow(sprint_ref(sid), s.start_at, s.completed_at or s.end_at)
+        for sid, s in sprints.items()
+    }
+    query = (
+        select(
+            sprint_tickets.c.sprint_id,
+            Ticket.id,
+            Ticket.issue_key,
+            Ticket.done,
+            Ticket.done_at,
+            Ticket.points,
+            Ticket.assignee_id,
+        )
+        .join(Ticket, Ticket.id == sprint_tickets.c.ticket_id)
+        .join(Sprint, Sprint.id == sprint_tickets.c.sprint_id)
+        .where(Sprint.team_id == team_id, Sprint.state != "deleted")
+    )
+    for sprint_id, ticket_id, key, done, done_at, points, assignee_id in _stream(session, query):
+        members[sprint_id][key] = (done, done_at, points, assignee_id)
+        ticket_sprints.setdefault(ticket_id, []).append(windows[sprint_id])
+    jira_scopes = _jira_scopes(session, list(sprints))
+    scopes: list[SprintScope] = []
+    sources: dict[str, str] = {}
+    for sid, s in sprints.items():
+        items = jira_scopes.get(sid)
+        source = SCOPE_FROM_JIRA if items is not None else SCOPE_FROM_EVENTS
+        items = items if items is not None else members[sid]
+        committed = frozenset(items)
+        done = {
+            key: (done_at, points)
+            for key, (is_done, done_at, points, _) in items.items()
+            if is_done and done_at is not None
+        }
+        scopes.append(
+            SprintScope(
+                sprint_ref=sprint_ref(sid),
+                name=s.name,
+                start=s.start_at,
+                end=s.end_at,
+                completed_at=s.completed_at,
+                committed_issues=committed,
+                committed_points=sum(p for _, _, p, _ in items.values() if p is not None),
+                done=done,
+                assignees={
+                    key: member_ref(team_id, a) if a is not None else None
+                    for key, (_, _, _, a) in items.items()
+                },
+            )
+        )
+        sources[sprint_ref(sid)] = source
+    return scopes, ticket_sprints, sources
+
+
+def _jira_scopes(
+    session: Session, sprint_ids: list[int]
+) -> dict[int, dict[str, tuple[bool, datetime | None, float | None, int | None]]]:
+    """Committed scope from Jira's Agile API, for the sprints whose scope came from there."""
+    from service.models.scope import SprintScopeItem, SprintScopeSource
+
+    if not sprint_ids:
+        return {}
+    from_jira = set(
+        session.scalars(
+            select(SprintScopeSource.sprint_id).where(
+                SprintScopeSource.sprint_id.in_(sprint_ids), SprintScopeSource.source == SCOPE_FROM_JIRA
+            )
+        )
+    )
+    if not from_jira:
+        return {}
+    scopes: dict[int, dict[str, tuple[bool, datetime | None, float | None, int | None]]] = {
+        sid: {} for sid in from_jira
+    }
+    query = select(
+        SprintScopeItem.sprint_id,
+        SprintScopeItem.issue_key,
+        SprintScopeItem.done,
+        SprintScopeItem.done_at,
+        SprintScopeItem.points,
+        SprintScopeItem.assignee_id,
+    ).where(
+        SprintScopeItem.sprint_id.in_(from_jira),
+        SprintScopeItem.committed.is_(True),
+        SprintScopeItem.removed_at.is_(None),
+    )
+    for sprint_id, key, done, done_at, points, assignee_id in _stream(session, query):
+        scopes[sprint_id][key] = (done, done_at, points, assignee_id)
+    return scopes
+
+
+def _sprint_of(windows: list[_SprintWindow] | None, instant: datetime) -> str | None:
+    """The sprint a ticket was finished in: the latest-starting one whose window holds the instant."""
+    if not windows:
+        return None
+    if len(windows) == 1:
+        return windows[0].ref
+    holding = [w for w in windows if w.holds(instant)]
+    started = holding or [w for w in windows if w.start is None or w.start <= instant] or windows
+    return max(started, key=lambda w: (w.start or datetime.min.replace(tzinfo=UTC), int(w.ref))).ref
+
+
+def _load_wins(
+    session: Session, team_id: int, ticket_sprints: dict[int, list[_SprintWindow]]
+) -> Iterator[RecordedWin]:
+    kudos_from = Win.details[("kudos_from", "member_id")].as_integer()
+    query = (
+        select(
+            Win.id,
+            Win.kind,
+            Win.member_id,
+            Win.occurred_at,
+            Win.points,
+            Win.source_key,
+            kudos_from,
+            Ticket.id,
+            Ticket.issue_type,
+            Ticket.labels,
+            Ticket.project_key,
+            Ticket.is_subtask,
+        )
+        .outerjoin(
+            Ticket,
+            and_(
+                Win.kind == WinKind.TICKET.value,
+                Win.source == WinSource.JIRA.value,
+                Ticket.issue_key == Win.source_key,
+            ),
+        )
+        .where(Win.team_id == team_id, Win.status == WinStatus.ACTIVE.value, Win.kind.in_(_COUNTED))
+        .order_by(Win.occurred_at, Win.id)  # the ix_wins_team_time order; the domain then skips its sort
+    )
+    active = WinStatus.ACTIVE
+    kinds = {k.value: k for k in WinKind}
+    prefix = f"{team_id}:"
+    for (
+        win_id,
+        kind,
+        member_id,
+        occurred_at,
+        points,
+        source_key,
+        giver,
+        ticket_id,
+        issue_type,
+        labels,
+        project_key,
+        is_subtask,
+    ) in _stream(session, query):
+        yield RecordedWin(
+            win_id,
+            kinds[kind],
+            active,
+            None if member_id is None else prefix + str(member_id),
+            occurred_at,
+            points,
+            source_key,
+            issue_type,
+            None if ticket_id is None else _sprint_of(ticket_sprints.get(ticket_id), occurred_at),
+            issue_type is not None and issue_type.casefold() == _BUG,
+            None if giver is None else prefix + str(giver),
+            tuple(labels) if labels else (),
+            project_key,
+            bool(is_subtask),
+        )
+
+
+def _stream_issue_ages(session: Session, team_id: int) -> Iterator[IssueAge]:
+    query = (
+        select(Ticket.issue_key, Ticket.jira_created_at, Ticket.done, Ticket.done_at)
+        .where(Ticket.team_id == team_id, Ticket.jira_created_at.is_not(None))
+        .order_by(Ticket.jira_created_at, Ticket.issue_key)
+    )
+    for key, created_at, done, done_at in _stream(session, query):
+        if done and done_at is None:
+            continue  # done at an unknown moment: neither open nor closed at any instant we know
+        yield IssueAge(key, created_at, done_at if done else None)
+
+
+def relevant_issue_ages(ages: Iterable[IssueAge]) -> list[IssueAge]:
+    """The few issues that can change ``oldest_open_closings``, from ages in created_at order.
+
+    An issue is "the oldest open one" when closed only if every older issue was closed by then,
+    i.e. its done_at is at least every older done_at. So an issue whose done_at is below the
+    latest done_at of the strictly older issues can neither qualify nor move that maximum, and
+    nothing created after the first still-open issue can qualify. Issues that share a created_at
+    are all kept (whatever their order) so the result does not depend on how the database sorts
+    ties. This keeps the engine's work proportional to the record-setters, not to all tickets.
+    """
+    kept: list[IssueAge] = []
+    older_max: datetime | None = None  # max done_at over strictly older created_at groups
+    group_at: datetime | None = None
+    group_max: datetime | None = None
+    open_at: datetime | None = None  # created_at of the first open issue met
+    for age in ages:
+        if age.created_at != group_at:
+            if open_at is not None:
+                break
+            if group_max is not None and (older_max is None or group_max > older_max):
+                older_max = group_max
+            group_at, group_max = age.created_at, None
+        if age.done_at is None:
+            open_at = age.created_at
+            kept.append(age)
+            continue
+        if group_max is None or age.done_at > group_max:
+            group_max = age.done_at
+        if older_max is None or age.done_at >= older_max:
+            kept.append(age)
+    return kept
+
+
+# -- storing ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProgressChanges:
+    """What one recompute changed, for the CLI's report and the job's log."""
+
+    team_id: int
+    created: list[tuple[str, str]] = field(default_factory=list)  # (kind, title)
+    updated: list[tuple[str, str]] = field(default_factory=list)
+    retracted: list[tuple[str, str]] = field(default_factory=list)
+    streaks_changed: int = 0
+    challenges_changed: int = 0
+    created_win_ids: list[int] = field(default_factory=list)
+
+    @property
+    def nothing(self) -> bool:
+        return not (
+            self.created or self.updated or self.retracted or self.streaks_changed or self.challenges_changed
+        )
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "retracted": len(self.retracted),
+            "streaks_changed": self.streaks_changed,
+            "challenges_changed": self.challenges_changed,
+        }
+
+
+def lock_team(session: Session, team_id: int) -> bool:
+    """Serialise recomputes of one team (Postgres row lock; SQLite has a single writer anyway)."""
+    return session.execute(select(Team.id).where(Team.id == team_id).with_for_update()).first() is not None
+
+
+def recompute_team(session: Session, team_id: int, today: date | None = None) -> ProgressChanges:
+    """Load, recompute and store one team's progress in the caller's transaction."""
+    inputs = load_team_inputs(session, team_id)
+    result = run_recompute(inputs, today or inputs.local_today())
+    return store_result(session, inputs, result)
+
+
+def run_recompute(inputs: TeamInputs, today: date) -> ProgressResult:
+    return recompute(
+        inputs.wins,
+        inputs.sprints,
+        inputs.calendar,
+        inputs.rules,
+        inputs.freezes,
+        today,
+        challenges=inputs.challenges,
+        issue_ages=inputs.issue_ages,
+        team_ref=team_ref(inputs.team_id),
+    )
+
+
+def _json_ready(details: dict[str, object]) -> dict[str, Any]:
+    # The same normal form the JSON column hands back, so stored and fresh details compare equal.
+    return json.loads(json.dumps(details, default=str, sort_keys=True))
+
+
+def _draft_row(team_id: int, draft: WinDraft) -> dict[str, Any]:
+    return {
+        "team_id": team_id,
+        "kind": draft.kind.value,
+        "status": WinStatus.ACTIVE.value,
+        "title": draft.title,
+        "member_id": member_id_of(draft.member_ref),
+        "points": draft.points,
+        "source": WinSource.ENGINE.value,
+        "source_key": draft.source_key,
+        "url": draft.url,
+        "visibility": "team",
+        "occurred_at": draft.occurred_at.astimezone(UTC),
+        "details": _json_ready(draft.details),
+    }
+
+
+_COMPARED = ("status", "title", "member_id", "points", "url", "occurred_at", "details")
+
+
+def store_result(session: Session, inputs: TeamInputs, result: ProgressResult) -> ProgressChanges:
+    changes = ProgressChanges(inputs.team_id)
+    _store_engine_wins(session, inputs.team_id, result.drafts, changes)
+    changes.streaks_changed = _store_streaks(session, inputs.team_id, result)
+    changes.challenges_changed = _store_challenges(session, result.challenges)
+    return changes
+
+
+def _store_engine_wins(
+    session: Session, team_id: int, drafts: Sequence[WinDraft], changes: ProgressChanges
+) -> None:
+    wanted = {(d.kind.value, d.source_key): _draft_row(team_id, d) for d in drafts}
+    existing = {
+        (r.kind, r.source_key): r
+        for r in _stream(
+            session,
+            select(Win.id, Win.kind, Win.source_key, *(Win.__table__.c[c] for c in _COMPARED)).where(
+                Win.team_id == team_id, Win.source == WinSource.ENGINE.value
+            ),
+        )
+    }
+    now = utcnow()
+    new = [row for key, row in wanted.items() if key not in existing]
+    if new:
+        insert_ignoring_conflicts(
+            session,
+            Win.__table__,
+            [{**row, "created_at": now, "updated_at": now} for row in new],
+            ["source", "source_key", "kind"],
+        )
+        changes.created = sorted((r["kind"], r["title"]) for r in new)
+        changes.created_win_ids = list(
+            session.scalars(
+                select(Win.id).where(
+                    Win.team_id == team_id,
+                    Win.source == WinSource.ENGINE.value,
+                    Win.created_at == now,
+                )
+            )
+        )
+    updates: list[dict[str, Any]] = []
+    for key, row in existing.items():
+        fresh = wanted.get(key)
+        if fresh is None:
+            if row.status == WinStatus.ACTIVE.value:
+                updates.append({"b_id": row.id, "b_status": WinStatus.RETRACTED.value, **_same(row)})
+                changes.retracted.append((row.kind, row.title))
+            continue
+        if any(_differs(getattr(row, c), fresh[c]) for c in _COMPARED):
+            updates.append({"b_id": row.id, **{f"b_{c}": fresh[c] for c in _COMPARED}})
+            changes.updated.append((row.kind, fresh["title"]))
+    if updates:
+        table = Win.__table__
+        values = {c: bindparam(f"b_{c}", type_=table.c[c].type) for c in _COMPARED}
+        session.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(**values, updated_at=now), updates
+        )
+    changes.retracted.sort()
+    changes.updated.sort()
+
+
+def _same(row: Any) -> dict[str, Any]:
+    return {f"b_{c}": getattr(row, c) for c in _COMPARED if c != "status"}
+
+
+def _differs(stored: object, fresh: object) -> bool:
+    if isinstance(stored, datetime) and isinstance(fresh, datetime):
+        return stored != fresh
+    if isinstance(stored, float | int) and isinstance(fresh, float | int):
+        return float(stored) != float(fresh)
+    return stored != fresh
+
+
+def _stats_row(stats: StreakStats) -> tuple[int, int, date | None, date | None]:
+    return (stats.current, stats.best, stats.current_start, stats.last_day)
+
+
+def _store_streaks(session: Session, team_id: int, result: ProgressResult) -> int:
+    wanted: dict[int | None, tuple[int, int, date | None, date | None]] = {
+        member_id_of(ref): _stats_row(stats) for ref, stats in result.member_streaks.items()
+    }
+    wanted[None] = _stats_row(result.team_streak)  # the team's own row
+    existing = {
+        r.member_id: r
+        for r in session.execute(
+            select(
+                StreakStat.id,
+                StreakStat.member_id,
+                StreakStat.current,
+                StreakStat.best,
+                StreakStat.current_start,
+                StreakStat.last_day,
+            ).where(StreakStat.team_id == team_id)
+        )
+    }
+    now = utcnow()
+    changed = 0
+    stale = [r.id for m, r in existing.items() if m not in wanted]
+    if stale:
+        session.execute(StreakStat.__table__.delete().where(StreakStat.id.in_(stale)))
+        changed += len(stale)
+    updates, inserts = [], []
+    for member_id, values in wanted.items():
+        row = existing.get(member_id)
+        fields = dict(zip(("current", "best", "current_start", "last_day"), values, strict=True))
+        if row is None:
+            scope = SCOPE_TEAM if member_id is None else SCOPE_MEMBER
+            inserts.append({"team_id": team_id, "scope": scope, "member_id": member_id, **fields})
+        elif (row.current, row.best, row.current_start, row.last_day) != values:
+            updates.append({"b_id": row.id, **{f"b_{k}": v for k, v in fields.items()}})
+    if inserts:
+        session.execute(StreakStat.__table__.insert(), [{**r, "updated_at": now} for r in inserts])
+    if updates:
+        table = StreakStat.__table__
+        values_ = {k: bindparam(f"b_{k}") for k in ("current", "best", "current_start", "last_day")}
+        session.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(**values_, updated_at=now), updates
+        )
+    return changed + len(inserts) + len(updates)
+
+
+def _store_challenges(session: Session, progress: dict[int | str, ChallengeProgress]) -> int:
+    if not progress:
+        return 0
+    ids = [int(i) for i in progress]
+    rows = session.execute(
+        select(ChallengeRow.id, ChallengeRow.progress, ChallengeRow.completed_at).where(
+            ChallengeRow.id.in_(ids)
+        )
+    )
+    updates = []
+    for challenge_id, done, completed_at in rows:
+        fresh = progress[challenge_id]
+        if done != fresh.done or completed_at != fresh.completed_at:
+            updates.append(
+                {"b_id": challenge_id, "b_progress": fresh.done, "b_completed_at": fresh.completed_at}
+            )
+    if updates:
+        table = ChallengeRow.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(progress=bindparam("b_progress"), completed_at=bindparam("b_completed_at")),
+            updates,
+        )
+    return len(updates)

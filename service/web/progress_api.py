@@ -1,0 +1,148 @@
+"""JSON API of the progress engine: a team's rules, its challenges and its streaks.
+
+Writes store the change and enqueue a recompute of the team (the job the pipeline runs after
+each batch), so the request stays fast whatever the team's history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import progress_admin
+from service.domain.team_rules import TeamRulesError
+from service.models import Member
+from service.models.progress import StreakStat
+from service.web import api
+from service.web.errors import json_error
+from service.web.extensions import runtime_of
+
+bp = Blueprint("progress_api", __name__, url_prefix="/api/v1")
+# The same bearer token as the rest of /api/v1, checked by the same function.
+bp.before_request(api.require_token)
+
+
+def _recompute_later(team_id: int) -> None:
+    from jobs.progress import request_progress_update
+
+    request_progress_update([team_id], runtime_of(current_app).queue)
+
+
+def _json_body() -> Any:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise progress_admin.AdminError("the body must be JSON (Content-Type: application/json)")
+    return body
+
+
+@bp.get("/teams/<slug>/rules")
+def get_rules(slug: str) -> tuple[Response, int]:
+    with runtime_of(current_app).database.sessions() as session:
+        try:
+            return jsonify(progress_admin.show_rules(session, slug)), 200
+        except progress_admin.AdminError as error:
+            return json_error(404, str(error))
+
+
+@bp.put("/teams/<slug>/rules")
+def put_rules(slug: str) -> tuple[Response, int]:
+    """Replace the team's rules with the body's mapping (keys left out follow the defaults)."""
+    with runtime_of(current_app).database.transaction() as session:
+        try:
+            team = progress_admin.team_by_slug(session, slug)
+        except progress_admin.AdminError as error:
+            return json_error(404, str(error))
+        try:
+            progress_admin.replace_rules(session, slug, _json_body(), recompute=False)
+        except TeamRulesError as error:
+            return json_error(400, "invalid team rules", problems=list(error.problems))
+        except progress_admin.AdminError as error:
+            return json_error(400, str(error))
+        team_id = team.id
+        shown = progress_admin.show_rules(session, slug)
+    _recompute_later(team_id)
+    return jsonify(shown), 200
+
+
+def _anonymised(session: Session, member_ids: set[int]) -> dict[int, dict[str, Any] | None]:
+    if not member_ids:
+        return {}
+    members = session.scalars(select(Member).where(Member.id.in_(member_ids)))
+    return {m.id: api.member_json(m) for m in members}
+
+
+def _challenge_out(row: dict[str, Any], people: dict[int, dict[str, Any] | None]) -> dict[str, Any]:
+    member_id = row.pop("member_id")
+    return {**row, "member": None if member_id is None else people.get(member_id)}
+
+
+@bp.get("/teams/<slug>/challenges")
+def get_challenges(slug: str) -> tuple[Response, int]:
+    with runtime_of(current_app).database.sessions() as session:
+        try:
+            rows = progress_admin.list_challenges(session, slug)
+        except progress_admin.AdminError as error:
+            return json_error(404, str(error))
+        people = _anonymised(session, {r["member_id"] for r in rows if r["member_id"] is not None})
+        return jsonify({"challenges": [_challenge_out(r, people) for r in rows]}), 200
+
+
+@bp.post("/teams/<slug>/challenges")
+def post_challenge(slug: str) -> tuple[Response, int]:
+    """Body: ``{"spec": "close 5 bugs this week", "member_id": 12}`` (``member_id`` optional)."""
+    with runtime_of(current_app).database.transaction() as session:
+        try:
+            team = progress_admin.team_by_slug(session, slug)
+        except progress_admin.AdminError as error:
+            return json_error(404, str(error))
+        try:
+            body = _json_body()
+            spec = body.get("spec") if isinstance(body, dict) else None
+            member_id = body.get("member_id") if isinstance(body, dict) else None
+            if not isinstance(spec, str) or not spec.strip():
+                raise progress_admin.AdminError(
+                    '"spec" must say what the challenge is, e.g. "close 5 bugs this week"'
+                )
+            if member_id is not None and (not isinstance(member_id, int) or isinstance(member_id, bool)):
+                raise progress_admin.AdminError('"member_id" must be a member id (a whole number) or null')
+            row = progress_admin.add_challenge(session, slug, spec, member_id, recompute=False)
+        except progress_admin.AdminError as error:
+            return json_error(400, str(error))
+        team_id = team.id
+        people = _anonymised(session, {member_id} if member_id is not None else set())
+    _recompute_later(team_id)
+    return jsonify(_challenge_out(row, people)), 201
+
+
+@bp.get("/teams/<slug>/streaks")
+def get_streaks(slug: str) -> tuple[Response, int]:
+    """The team's streak and each member's, as of the last recompute; opted-out people unnamed."""
+    with runtime_of(current_app).database.sessions() as session:
+        try:
+            team = progress_admin.team_by_slug(session, slug)
+        except progress_admin.AdminError as error:
+            return json_error(404, str(error))
+        rows = list(session.execute(select(StreakStat).where(StreakStat.team_id == team.id)).scalars())
+        people = _anonymised(session, {r.member_id for r in rows if r.member_id is not None})
+        team_row = next((r for r in rows if r.member_id is None), None)
+        members = [{"member": people.get(r.member_id), **_stats(r)} for r in rows if r.member_id is not None]
+        # Best first; ties by current, then by id so the order is stable without naming anyone.
+        members.sort(key=lambda m: (-m["best"], -m["current"], m["_order"]))
+        for m in members:
+            del m["_order"]
+        return jsonify({"team": _stats(team_row, order=False) if team_row else None, "members": members}), 200
+
+
+def _stats(row: StreakStat, *, order: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "current": row.current,
+        "best": row.best,
+        "current_start": row.current_start.isoformat() if row.current_start else None,
+        "last_day": row.last_day.isoformat() if row.last_day else None,
+    }
+    if order:
+        out["_order"] = row.id
+    return out
