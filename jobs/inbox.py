@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -12,7 +13,10 @@ from sqlalchemy.orm import Session
 
 from integrations.jira.parse import PayloadError, parse_event
 from jobs import runtime
+from jobs.digests import request_sprint_end
+from jobs.progress import request_progress_update
 from jobs.queue import JobQueue, QueueUnavailable
+from jobs.scope import request_scope_refresh, scope_refresh_targets
 from service import inbox
 from service.domain.events import DomainEvent, IssueChanged
 from service.models import InboxState
@@ -60,13 +64,12 @@ def process_inbox(ids: list[int], drain: bool = True) -> dict[str, int]:
     """
     rt = runtime.current()
     extra = max(0, rt.settings.inbox_batch_size - len(ids)) if drain else 0
+    follow_up = FollowUp()
     try:
         with rt.database.transaction() as session:
-            result = _process_claimed(
-                session, inbox.claim(session, ids, extra), rt.settings.story_points_field
-            )
-        if result["deferred"]:
-            _request_later(rt.queue)
+            claimed = inbox.claim(session, ids, extra)
+            result = _process_claimed(session, claimed, rt.settings.story_points_field, follow_up)
+        _follow_up(rt.queue, follow_up)
         return result
     except Exception as batch_error:
         if len(ids) <= 1 and not drain:
@@ -78,12 +81,15 @@ def process_inbox(ids: list[int], drain: bool = True) -> dict[str, int]:
     with rt.database.sessions() as session:
         retry_ids = ids or inbox.pending_ids(session)[: rt.settings.inbox_batch_size]
     for row_id in retry_ids:
+        follow_up = FollowUp()
         try:
             with rt.database.transaction() as session:
+                claimed = inbox.claim(session, [row_id], 0)
                 for key, value in _process_claimed(
-                    session, inbox.claim(session, [row_id], 0), rt.settings.story_points_field
+                    session, claimed, rt.settings.story_points_field, follow_up
                 ).items():
                     totals[key] = totals.get(key, 0) + value
+            _follow_up(rt.queue, follow_up)
         except Exception as row_error:
             _count_failure([row_id], row_error)
             failed.append(row_id)
@@ -92,7 +98,41 @@ def process_inbox(ids: list[int], drain: bool = True) -> dict[str, int]:
     return totals
 
 
-def _process_claimed(session: Session, rows: list[Row[Any]], points_field: str | None) -> dict[str, int]:
+@dataclass
+class FollowUp:
+    """Work a committed batch asks for: celebrations, scope refreshes, progress recomputes."""
+
+    closed_sprints: set[int] = field(default_factory=set)
+    scope_sprints: set[int] = field(default_factory=set)
+    teams: set[int] = field(default_factory=set)
+    deferred: bool = False
+
+    def add(self, other: FollowUp) -> None:
+        self.closed_sprints |= other.closed_sprints
+        self.scope_sprints |= other.scope_sprints
+        self.teams |= other.teams
+        self.deferred = self.deferred or other.deferred
+
+
+def _follow_up(queue: JobQueue, follow_up: FollowUp) -> None:
+    """Enqueue what a batch asks for, after it committed. Each is idempotent and caught up later
+    by the scheduler if the queue is away, so a failure here loses nothing."""
+    try:
+        if follow_up.deferred:
+            request_processing(queue)
+        for sprint_id in sorted(follow_up.closed_sprints):
+            request_sprint_end(sprint_id, queue)
+        if follow_up.scope_sprints:
+            request_scope_refresh(follow_up.scope_sprints, queue)
+        if follow_up.teams:
+            request_progress_update(follow_up.teams, queue)
+    except QueueUnavailable:
+        log.warning("queue unavailable; follow-up work waits for the scheduler's catch-up")
+
+
+def _process_claimed(
+    session: Session, rows: list[Row[Any]], points_field: str | None, follow_up: FollowUp
+) -> dict[str, int]:
     events: list[tuple[int, DomainEvent]] = []
     ignored: list[int] = []
     for row in rows:
@@ -115,6 +155,14 @@ def _process_claimed(session: Session, rows: list[Row[Any]], points_field: str |
         if isinstance(event, IssueChanged) and event.issue_key in stats.deferred_issue_keys
     ]
     skip = set(deferred)
+    follow_up.add(
+        FollowUp(
+            closed_sprints=stats.closed_sprint_ids,
+            scope_sprints=scope_refresh_targets(event for row_id, event in events if row_id not in skip),
+            teams=stats.touched_teams,
+            deferred=bool(deferred),
+        )
+    )
     inbox.mark(session, [row_id for row_id, _ in events if row_id not in skip], InboxState.PROCESSED)
     inbox.mark(session, ignored, InboxState.IGNORED)
     return {
@@ -138,14 +186,6 @@ def _count_failure(ids: list[int], error: Exception) -> None:
                     log.error("inbox row %s parked as failed after %d attempts", row_id, GIVE_UP_AFTER)
     except Exception:  # the database itself may be what failed; RQ's retry will come back
         log.exception("could not record the failed attempt for inbox rows %s", ids)
-
-
-def _request_later(queue: JobQueue) -> None:
-    """Deferred rows are still pending: make sure a drain job comes back for them."""
-    try:
-        request_processing(queue)
-    except QueueUnavailable:
-        log.warning("queue unavailable; deferred inbox rows wait for the next sweep")
 
 
 def sweep_inbox() -> dict[str, Any]:

@@ -34,4 +34,13 @@ def create_app(settings: Settings | None = None, *, install_runtime: bool = True
     if settings.bench_endpoints:
         app.register_blueprint(bench.bp)
     # -- more blueprints and extensions (one block each, imported lazily) --
+    from service.web import progress_api
+
+    app.register_blueprint(progress_api.bp)  # /api/v1/teams/<slug>/{rules,challenges,streaks}
+    from service.web import scope_api
+
+    scope_api.init_app(app)  # GET /api/v1/teams/<slug>/sprints/<id>/scope
+    from service.web import slack as slack_web
+
+    slack_web.init_app(app, rt)  # the Bolt app (auth.test at build time) and /slack/* routes
     return app

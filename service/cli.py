@@ -328,6 +328,15 @@ def demo(port: int, exit_after: bool) -> None:
 def _register_command_groups() -> None:
     """Command groups that live in their own modules, added to ``main`` here."""
     # -- more command groups (one import + add_command line each) --
+    from service.cli_progress import register as register_progress_commands
+
+    register_progress_commands(main)  # recompute, rules, challenge, member, team holiday
+    from service.cli_backfill import backfill
+
+    main.add_command(backfill)
+    from service.cli_digest import digest
+
+    main.add_command(digest)
 
 
 _register_command_groups()

@@ -31,6 +31,7 @@ class RecordStats:
     stale: int = 0
     sprint_events: int = 0
     touched_teams: set[int] = field(default_factory=set)  # teams whose wins or tickets changed
+    closed_sprint_ids: set[int] = field(default_factory=set)  # our sprint ids closed by this batch
     # Issues another worker's open batch holds: their events stay in the inbox for a later batch.
     deferred_issue_keys: set[str] = field(default_factory=set)
 
@@ -304,6 +305,7 @@ class EventRecorder:
             )
         elif event.action is SprintAction.CLOSED:
             self._upsert_sprint_win(sprint, WinKind.SPRINT_CLOSED, sprint.name, event, None)
+            self.stats.closed_sprint_ids.add(sprint.id)
         elif event.action is SprintAction.DELETED:
             for win in self.session.scalars(
                 select(Win).where(Win.source_key == f"sprint:{ref.jira_id}", Win.kind.in_(SPRINT_WIN_KINDS))

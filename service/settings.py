@@ -52,6 +52,10 @@ class Settings:
     slack_api_url: str | None = None
     token_encryption_key: str | None = field(default=None, repr=False)
     # -- more settings (one block per area) --
+    # Jira REST limits: the library retries 429/503 this many times, sleeping at most this long.
+    jira_max_retries: int = 3
+    jira_max_retry_delay_seconds: int = 30
+    jira_timeout_seconds: int = 30
 
     @property
     def production(self) -> bool:

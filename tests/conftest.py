@@ -22,6 +22,7 @@ from sqlalchemy import text
 
 from integrations.jira import signature
 from jobs import runtime as job_runtime
+from jobs.queue import InProcessJobQueue
 from service import migrate
 from service.app import create_app
 from service.db import Database
@@ -124,6 +125,9 @@ def make_app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[AppFact
 
     yield factory
     for app in built:
+        queue = runtime_of(app).queue
+        if isinstance(queue, InProcessJobQueue):
+            queue.wait_idle(30)  # follow-up jobs must not outlive the test's database
         runtime_of(app).database.dispose()
     job_runtime.reset()
 

@@ -108,7 +108,7 @@ def test_events_replay_signs_and_posts_to_a_running_server(
     )
     assert "[1/2]" in out and "[2/2]" in out and "2 of 2 accepted" in out
     run_jobs(app)
-    wins = app.test_client().get("/api/v1/teams/tes/wins").json["wins"]
+    wins = app.test_client().get("/api/v1/teams/tes/wins?kind=ticket").json["wins"]
     assert [w["source_key"] for w in wins] == ["TES-41"]
 
 

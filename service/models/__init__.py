@@ -1,12 +1,16 @@
 """Persistence models. Import from here so every table is registered on the metadata."""
 
 from service.models.base import Base, utcnow
+
+# -- more model modules (imported for their tables; one line each) --
+from service.models.digests import DigestKind, DigestState, StoredDigest  # noqa: F401
 from service.models.inbox import InboundEvent, InboxState
+from service.models.progress import ChallengeRow, StreakFreezeDay, StreakStat, TeamHoliday  # noqa: F401
+from service.models.scope import JiraPointsField, SprintScopeItem, SprintScopeSource  # noqa: F401
+from service.models.slack import ChannelLink, Cheer, SlackPost  # noqa: F401
 from service.models.teams import Member, Team, TeamSource
 from service.models.wins import Win
 from service.models.work import Sprint, Ticket, sprint_tickets
-
-# -- more model modules (imported for their tables; one line each) --
 
 __all__ = [
     "Base",

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from service import queries, teams
+from service import scope as sprint_scope
 from service.models import Member, Team, Win
 from service.web.errors import json_error
 from service.web.extensions import runtime_of
@@ -17,7 +18,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 @bp.before_request
-def _require_token() -> tuple[Response, int] | None:
+def require_token() -> tuple[Response, int] | None:
     token = runtime_of(current_app).settings.api_token
     if not token:
         return None
@@ -65,7 +66,11 @@ def team_sprints(slug: str) -> tuple[Response, int]:
         team = _team_or_none(session, slug)
         if team is None:
             return json_error(404, f"no team with slug {slug!r}")
-        return jsonify({"sprints": [sprint_json(s) for s in queries.team_sprints(session, team.id)]}), 200
+        summaries = queries.team_sprints(session, team.id)
+        scopes = sprint_scope.scope_for_sprints(session, [s.sprint.id for s in summaries])
+        return jsonify(
+            {"sprints": [{**sprint_json(s), **scopes[s.sprint.id].api_fields()} for s in summaries]}
+        ), 200
 
 
 def _team_or_none(session: Any, slug: str) -> Team | None:
@@ -124,7 +129,6 @@ def sprint_json(summary: queries.SprintSummary) -> dict[str, Any]:
         "issues_done": summary.issues_done,
         "points_total": summary.points_total,
         "points_done": summary.points_done,
-        "scope_source": "events",
     }
 
 

@@ -93,11 +93,14 @@ def run_jobs(app: Flask) -> None:
     assert failed.count == 0, [rt.queue.rq.fetch_job(j).exc_info for j in failed.get_job_ids()]  # type: ignore[union-attr]
 
 
-def wins(app: Flask, kind: str | None = None) -> list[Win]:
+def wins(app: Flask, kind: str | None = None, *, engine: bool = False) -> list[Win]:
+    """Wins recorded from Jira (and Slack); the progress engine's own only when ``engine``."""
     with runtime_of(app).database.sessions() as session:
         query = select(Win).order_by(Win.id)
         if kind:
             query = query.where(Win.kind == kind)
+        if not engine:
+            query = query.where(Win.source != "engine")
         return list(session.scalars(query))
 
 

@@ -43,7 +43,7 @@ def test_teams(app: Flask) -> None:
 
 
 def test_wins_newest_first_with_all_fields(app: Flask) -> None:
-    body = seeded(app, 3).get("/api/v1/teams/tes/wins").json
+    body = seeded(app, 3).get("/api/v1/teams/tes/wins?kind=ticket").json
     assert [w["source_key"] for w in body["wins"]] == ["TES-2", "TES-1", "TES-0"]
     first = body["wins"][0]
     assert set(first) == {
@@ -66,25 +66,27 @@ def test_wins_newest_first_with_all_fields(app: Flask) -> None:
 def test_cursor_pages_cover_everything_once(app: Flask) -> None:
     client = seeded(app, 7)
     seen: list[str] = []
-    url = "/api/v1/teams/tes/wins?limit=3"
+    url = "/api/v1/teams/tes/wins?kind=ticket&limit=3"
     while True:
         body = client.get(url).json
         seen += [w["source_key"] for w in body["wins"]]
         if not body["next_cursor"]:
             break
-        url = f"/api/v1/teams/tes/wins?limit=3&cursor={body['next_cursor']}"
+        url = f"/api/v1/teams/tes/wins?kind=ticket&limit=3&cursor={body['next_cursor']}"
     assert seen == [f"TES-{i}" for i in reversed(range(7))]
 
 
 def test_filters(app: Flask) -> None:
     client = seeded(app, 6)
-    by_member = client.get("/api/v1/teams/tes/wins?member=acc-ada").json["wins"]
+    by_member = client.get("/api/v1/teams/tes/wins?kind=ticket&member=acc-ada").json["wins"]
     assert {w["member"]["name"] for w in by_member} == {"Ada"} and len(by_member) == 3
-    since = client.get("/api/v1/teams/tes/wins?since=2025-11-23T14:00:00Z").json["wins"]
+    since = client.get("/api/v1/teams/tes/wins?kind=ticket&since=2025-11-23T14:00:00Z").json["wins"]
     assert all(w["occurred_at"] >= "2025-11-23T14:00:00Z" for w in since) and 0 < len(since) < 6
-    until = client.get("/api/v1/teams/tes/wins?until=2025-11-23T14:00:00Z").json["wins"]
+    until = client.get("/api/v1/teams/tes/wins?kind=ticket&until=2025-11-23T14:00:00Z").json["wins"]
     assert len(since) + len(until) == 6
-    assert client.get("/api/v1/teams/tes/wins?kind=badge").json["wins"] == []
+    assert client.get("/api/v1/teams/tes/wins?kind=challenge").json["wins"] == []
+    badges = client.get("/api/v1/teams/tes/wins?kind=badge").json["wins"]  # the engine's, after each batch
+    assert {w["title"] for w in badges} == {"First win"} and len(badges) == 2
     assert len(client.get("/api/v1/teams/tes/wins?kind=ticket&status=active").json["wins"]) == 6
 
 
@@ -114,7 +116,7 @@ def test_opted_out_people_are_counted_but_not_named(app: Flask) -> None:
     with runtime_of(app).database.transaction() as session:
         for member in session.query(Member).filter(Member.jira_account_id == "acc-ada"):
             member.sharing_opt_out = True
-    wins = client.get("/api/v1/teams/tes/wins").json["wins"]
+    wins = client.get("/api/v1/teams/tes/wins?kind=ticket").json["wins"]
     assert len(wins) == 2
     assert {"id": None, "name": None, "anonymous": True} in [w["member"] for w in wins]
     assert "Ada" not in str(wins)
