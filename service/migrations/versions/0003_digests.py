@@ -1,7 +1,7 @@
 """Digests: one row per (team, channel, period), so each is posted exactly once
 
 Revision ID: 0003_digests
-Revises: 0001
+Revises: 0002_slack
 Create Date: 2026-11-23
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0003_digests"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_slack"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """Progress engine: streak stats, streak freezes, micro-challenges, team holidays
 
 Revision ID: 0004_progress
-Revises: 0001
+Revises: 0003_digests
 Create Date: 2026-11-23
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_progress"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003_digests"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

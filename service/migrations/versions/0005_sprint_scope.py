@@ -1,7 +1,7 @@
 """Sprint scope from Jira REST: scope rows, where each sprint's scope came from, resolved points fields
 
 Revision ID: 0005_sprint_scope
-Revises: 0001
+Revises: 0004_progress
 Create Date: 2026-11-24
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_sprint_scope"
-down_revision: str | None = "0001"
+down_revision: str | None = "0004_progress"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
