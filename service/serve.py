@@ -40,5 +40,7 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
         "timeout": 30,
         "graceful_timeout": 10,
         "keepalive": 5,
+        # No control socket under $HOME: containers run with a read-only root file system.
+        "control_socket_disable": True,
     }
     _SprintWinsServer(options).run()
