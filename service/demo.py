@@ -111,6 +111,10 @@ def run_demo(*, port: int, exit_after: bool, echo: Callable[[str], None] = print
             replay_files(files, f"{base}/webhooks/jira", secret, echo=echo)
         _wait_processed(base)
         _show_wins(base, echo)
+        echo("\nThis week's digest, as it would be posted to the team's Slack channel:\n")
+        subprocess.run(
+            [sys.executable, "-m", "service.cli", "digest", "preview", "tes"], env=env, check=False
+        )
         echo(f"\nOpen {base}/api/v1/teams  and  {base}/api/v1/teams/tes/wins")
         if exit_after:
             return
