@@ -275,12 +275,17 @@ def link_member(
     moved = 0
     if current is not None and current.id != target.id:
         if current.jira_account_id is None:
+            # Their own wins move; the engine's streaks and badges are reissued for the merged person
+            # by the next recompute (their keys name the person), and the old ones are dropped here.
             moved = int(
                 session.execute(
-                    update(Win).where(Win.member_id == current.id).values(member_id=target.id)
+                    update(Win)
+                    .where(Win.member_id == current.id, Win.source != "engine")
+                    .values(member_id=target.id)
                 ).rowcount  # type: ignore[attr-defined]
                 or 0
             )
+            session.execute(delete(Win).where(Win.member_id == current.id, Win.source == "engine"))
             target.sharing_opt_out = target.sharing_opt_out or current.sharing_opt_out
             target.email = target.email or current.email
             session.delete(current)

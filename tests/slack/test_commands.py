@@ -30,7 +30,8 @@ def links(app: Flask) -> list[ChannelLink]:
 
 def wins(app: Flask) -> list[Win]:
     with runtime_of(app).database.sessions() as session:
-        return list(session.scalars(select(Win).order_by(Win.id)))
+        # The wins Slack recorded; the progress engine's badges for them are not what these tests are about.
+        return list(session.scalars(select(Win).where(Win.source != "engine").order_by(Win.id)))
 
 
 def last_reply(slack: SlackSender) -> str:
@@ -134,7 +135,7 @@ def test_link_attaches_a_slack_user_to_a_jira_person_and_merges_earlier_wins(
     with runtime_of(slack_app).database.sessions() as session:
         alice = session.scalars(select(Member).where(Member.slack_user_id == "U0ALICE")).one()
         assert alice.jira_account_id == "5b10ac8d82e05b22cc7d4ef5"
-        assert session.scalars(select(Win.member_id)).all() == [alice.id]
+        assert session.scalars(select(Win.member_id).where(Win.source != "engine")).all() == [alice.id]
     assert "is now linked" in last_reply(slack)
     assert "moved their 1 earlier win" in last_reply(slack)
 
