@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.orm import Session
 
 from integrations.slack import views
 from integrations.slack.installation import (
@@ -27,7 +28,9 @@ from integrations.slack.installation import (
     oauth_enabled,
 )
 from jobs import runtime
-from service import slack_links
+from jobs.progress import request_progress_update
+from jobs.queue import QueueUnavailable
+from service import slack_links, sprint_goal
 from service.domain.commands import (
     CommandError,
     ConnectCommand,
@@ -40,9 +43,10 @@ from service.domain.commands import (
     parse_sprintwins,
     parse_win,
 )
-from service.domain.mrkdwn import escape_mrkdwn, link, mention
+from service.domain.mrkdwn import escape_mrkdwn, is_slack_user_id, link, mention
 from service.domain.schedule import format_schedule, load_timezone
 from service.domain.wins import WinDraft, WinKind, WinSource
+from service.models import Member
 from service.settings import Settings
 from service.slack_links import LinkError, SlackProfile
 
@@ -209,7 +213,8 @@ def handle_win_command(
                 )
             names = ", ".join(mention(r) for r in recipients)
             reply = f":clap: Kudos sent to {names} for *{escape_mrkdwn(parsed.title)}*. Thanks for noticing!"
-    # -- part B: post the celebration to the channel here (enqueue the poster with the new win ids) --
+    # Not posted to the channel one by one (the digest celebrates them); but they may earn badges and streaks.
+    _request_progress(rt, team.id)
     _respond(rt.settings, response_url, reply)
     return reply
 
@@ -292,8 +297,85 @@ def record_message_win(
     who = "" if kind is WinKind.MANUAL else f" for {mention(owner_user_id)}"
     private = " Only you will see it." if visibility == views.VISIBILITY_PRIVATE else ""
     _ephemeral(client, channel_id, user_id, f":tada: Celebrated {shown}{who}!{private}")
-    # -- part B: post the celebration for team-visible wins here (enqueue the poster with win_id) --
+    _request_progress(rt, team.id)  # the digest celebrates it; badges and streaks may follow from it
     return win_id
+
+
+def _request_progress(rt: Any, team_id: int) -> None:
+    try:
+        request_progress_update([team_id], rt.queue)
+    except QueueUnavailable:
+        log.warning("queue unavailable; team %s's progress is recomputed after its next batch", team_id)
+
+
+# -- "Sprint goal met" on the sprint-end celebration ---------------------------------------------------------
+
+
+def confirm_sprint_goal(
+    slack_team_id: str, enterprise_id: str | None, channel_id: str, user_id: str, sprint_value: str
+) -> str:
+    """Record the button's confirmation for the sprint named by its value (our sprint id, as
+    ``service.digests.compose_sprint_celebration`` posts it); answer the clicker ephemerally.
+
+    Returns the answer (mrkdwn). Safe to run twice: the first confirmation stands.
+    """
+    rt = runtime.current()
+    client = _client(slack_team_id, enterprise_id)
+    profile = _profiles_of_unknown(slack_team_id, enterprise_id, [user_id], client)[user_id]
+    with rt.database.transaction() as session:
+        reply, confirmed_team_id = _record_goal(session, slack_team_id, channel_id, profile, sprint_value)
+    if confirmed_team_id is not None:
+        _request_progress(rt, confirmed_team_id)  # the engine turns the confirmation into the milestone
+    _ephemeral(client, channel_id, user_id, reply)
+    return reply
+
+
+def _record_goal(
+    session: Session, slack_team_id: str, channel_id: str, profile: SlackProfile, sprint_value: str
+) -> tuple[str, int | None]:
+    """The answer for the clicker, and the sprint's team id when its goal is (now) confirmed."""
+    sprint_id = _sprint_id(sprint_value)
+    found = sprint_goal.goal_confirmation(session, sprint_id) if sprint_id is not None else None
+    if found is None:
+        return "I couldn't find that sprint any more, so there was nothing to confirm.", None
+    link_row = slack_links.channel_link(session, slack_team_id, channel_id)
+    if link_row is None or link_row.team_id != found.team_id:
+        # The value arrives signed, but only the team's own channels may speak for its sprint.
+        return (
+            "This channel isn't connected to that sprint's team, so its goal can't be confirmed here.",
+            None,
+        )
+    member = slack_links.ensure_member(session, slack_team_id, profile)
+    try:
+        recorded = sprint_goal.confirm_sprint_goal(session, found.sprint_id, member.id, datetime.now(UTC))
+    except sprint_goal.SprintNotClosed as error:
+        return escape_mrkdwn(str(error)), None
+    stored = sprint_goal.goal_confirmation(session, found.sprint_id)
+    assert stored is not None  # this transaction just read the row
+    sprint_name = escape_mrkdwn(stored.sprint_name or "this sprint")
+    if recorded:
+        return f":tada: *{sprint_name}*: Sprint goal marked as met — nice work!", found.team_id
+    who = _confirmer(stored.confirmed_by, member.id, slack_team_id)
+    return f"The goal of *{sprint_name}* was already confirmed by {who}. :white_check_mark:", found.team_id
+
+
+def _sprint_id(value: str) -> int | None:
+    """The button's value as a sprint id; anything else (or beyond an INTEGER column) is no sprint."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        return None
+    sprint_id = int(value)
+    return sprint_id if 0 < sprint_id < 2**31 else None
+
+
+def _confirmer(by: Member | None, clicker_member_id: int, slack_team_id: str) -> str:
+    """Who confirmed, as mrkdwn: named only if they share publicly."""
+    if by is None or by.sharing_opt_out:
+        return "a teammate"
+    if by.id == clicker_member_id:
+        return "you"
+    if by.slack_user_id and by.slack_team_id == slack_team_id and is_slack_user_id(by.slack_user_id):
+        return mention(by.slack_user_id)
+    return escape_mrkdwn(by.display_name or "a teammate")
 
 
 # -- App Home ------------------------------------------------------------------------------------------------

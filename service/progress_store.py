@@ -190,13 +190,21 @@ def _load_sprints(
 ) -> tuple[list[SprintScope], dict[int, list[_SprintWindow]], dict[str, str]]:
     """Sprint scopes, and for each ticket the sprints it sat in (to give its win a sprint).
 
-    Committed scope comes from Jira's sprint report when part B stored it there (source
+    Committed scope comes from Jira's sprint report when the REST refresh stored it (source
     ``jira``); otherwise it is inferred from the tickets we saw in the sprint (``events``).
     """
     sprints = {
         s.id: s
         for s in session.execute(
-            select(Sprint.id, Sprint.name, Sprint.start_at, Sprint.end_at, Sprint.completed_at)
+            select(
+                Sprint.id,
+                Sprint.name,
+                Sprint.start_at,
+                Sprint.end_at,
+                Sprint.completed_at,
+                Sprint.goal_met_at,
+                Sprint.goal_met_by_member_id,
+            )
             .where(Sprint.team_id == team_id, Sprint.state != "deleted")
             .order_by(Sprint.id)
         )
@@ -253,6 +261,10 @@ def _load_sprints(
                     key: member_ref(team_id, a) if a is not None else None
                     for key, (_, _, _, a) in items.items()
                 },
+                goal_met_confirmed_at=s.goal_met_at,
+                goal_met_confirmed_by=(
+                    member_ref(team_id, s.goal_met_by_member_id) if s.goal_met_by_member_id else None
+                ),
             )
         )
         sources[sprint_ref(sid)] = source

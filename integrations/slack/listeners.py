@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -32,6 +33,7 @@ from service.domain.commands import (
     parse_sprintwins,
     parse_win,
 )
+from service.domain.digest import SPRINT_GOAL_MET_ACTION_ID
 from service.domain.mrkdwn import unescape_mrkdwn
 from service.models import InboundEvent, InboxState, Team
 from service.slack_links import channel_link
@@ -271,6 +273,31 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
         user_id = (body.get("user") or {}).get("id", "")
         enqueue(slack_inbound.set_sharing, context.team_id, context.enterprise_id, user_id, share)
         ack()
+
+    # -- "Sprint goal met" on the sprint-end celebration -------------------------------------------------
+
+    @bolt.action(SPRINT_GOAL_MET_ACTION_ID)
+    def on_sprint_goal_met(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        ack()  # the button changes nothing on the message; the job answers the clicker ephemerally
+        container = body.get("container") or {}
+        channel_id = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+        user_id = str((body.get("user") or {}).get("id") or "")
+        try:
+            enqueue(
+                slack_inbound.confirm_sprint_goal,
+                context.team_id,
+                context.enterprise_id,
+                channel_id,
+                user_id,
+                str(action.get("value") or ""),
+            )
+        except QueueUnavailable:
+            try:
+                client.chat_postEphemeral(channel=channel_id, user=user_id, text=BUSY)
+            except SlackApiError as error:
+                log.warning("could not tell a user to retry: %s", error.response.get("error"))
 
 
 def inbox_state(session: Any, row_id: int) -> str | None:

@@ -34,6 +34,9 @@ class Sprint(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_event_ms: Mapped[int] = mapped_column(BigInteger, default=-1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The sprint-end celebration's "Sprint goal met" button: the first click stands (service.sprint_goal).
+    goal_met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    goal_met_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
 
 
 class Ticket(Base):
