@@ -17,6 +17,7 @@ from jobs.digests import request_sprint_end
 from jobs.progress import request_progress_update
 from jobs.queue import JobQueue, QueueUnavailable
 from jobs.scope import request_scope_refresh, scope_refresh_targets
+from jobs.slack_inbound import request_member_matching
 from service import inbox
 from service.domain.events import DomainEvent, IssueChanged
 from service.models import InboxState
@@ -126,6 +127,7 @@ def _follow_up(queue: JobQueue, follow_up: FollowUp) -> None:
             request_scope_refresh(follow_up.scope_sprints, queue)
         if follow_up.teams:
             request_progress_update(follow_up.teams, queue)
+            request_member_matching(follow_up.teams, queue)
     except QueueUnavailable:
         log.warning("queue unavailable; follow-up work waits for the scheduler's catch-up")
 

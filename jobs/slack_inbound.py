@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrations.slack import views
@@ -29,7 +31,7 @@ from integrations.slack.installation import (
 )
 from jobs import runtime
 from jobs.progress import request_progress_update
-from jobs.queue import QueueUnavailable
+from jobs.queue import JobQueue, QueueUnavailable
 from service import slack_links, sprint_goal
 from service.domain.commands import (
     CommandError,
@@ -46,7 +48,7 @@ from service.domain.commands import (
 from service.domain.mrkdwn import escape_mrkdwn, is_slack_user_id, link, mention
 from service.domain.schedule import format_schedule, load_timezone
 from service.domain.wins import WinDraft, WinKind, WinSource
-from service.models import Member
+from service.models import ChannelLink, Member
 from service.settings import Settings
 from service.slack_links import LinkError, SlackProfile
 
@@ -481,7 +483,39 @@ def revoke_tokens(
 # -- people --------------------------------------------------------------------------------------------------
 
 
-def match_members_by_email(slack_team_id: str, enterprise_id: str | None = None) -> int:
+EMAIL_MATCH_INTERVAL_S = 600
+
+
+def request_member_matching(team_ids: Iterable[int], queue: JobQueue) -> None:
+    """After a batch: match its teams' new Jira people to Slack users, at most every 10 minutes a team.
+
+    The flag is left to expire rather than cleared, which is what spaces the lookups out:
+    ``users.lookupByEmail`` is rate-limited, and people who are not in Slack are asked again.
+    """
+    for team_id in sorted(set(team_ids)):
+        queue.enqueue_coalesced(
+            match_team_members_by_email,
+            team_id,
+            flag=f"slack-email-match-{team_id}",
+            ttl_seconds=EMAIL_MATCH_INTERVAL_S,
+        )
+
+
+def match_team_members_by_email(team_id: int) -> int:
+    """Match the people of one team in every workspace that has a channel linked to it."""
+    rt = runtime.current()
+    with rt.database.sessions() as session:
+        workspaces = session.execute(
+            select(ChannelLink.slack_team_id, ChannelLink.slack_enterprise_id)
+            .where(ChannelLink.team_id == team_id)
+            .distinct()
+        ).all()
+    return sum(match_members_by_email(ws, enterprise, team_id=team_id) for ws, enterprise in workspaces)
+
+
+def match_members_by_email(
+    slack_team_id: str, enterprise_id: str | None = None, team_id: int | None = None
+) -> int:
     """Link Jira people to Slack users by the email Jira revealed (``users.lookupByEmail``).
 
     Returns how many were linked. Safe to run any time (after a batch of new members, on connect).
@@ -492,7 +526,7 @@ def match_members_by_email(slack_team_id: str, enterprise_id: str | None = None)
     except SlackNotInstalled:
         return 0
     with rt.database.sessions() as session:
-        candidates = slack_links.members_to_match_by_email(session)
+        candidates = slack_links.members_to_match_by_email(session, team_id=team_id)
     linked = 0
     for member_id, email in candidates:
         try:

@@ -17,7 +17,18 @@ from sqlalchemy.orm import Session
 
 from service.domain.schedule import format_schedule, parse_schedule
 from service.domain.wins import WinDraft, WinKind, WinStatus
-from service.models import ChannelLink, Cheer, Member, SlackPost, Sprint, Team, TeamSource, Win, utcnow
+from service.models import (
+    ChannelLink,
+    Cheer,
+    Member,
+    SlackPost,
+    Sprint,
+    Team,
+    TeamSource,
+    Ticket,
+    Win,
+    utcnow,
+)
 from service.models.slack import DEFAULT_SCHEDULE
 from service.models.upsert import insert_ignoring_conflicts, insert_one_returning_id
 
@@ -304,14 +315,25 @@ def set_sharing(session: Session, slack_team_id: str, profile: SlackProfile, sha
     return member
 
 
-def members_to_match_by_email(session: Session, limit: int = 200) -> list[tuple[int, str]]:
-    """Members Jira gave an email but who have no Slack identity yet: (id, email)."""
-    rows = session.execute(
-        select(Member.id, Member.email)
-        .where(Member.email.is_not(None), Member.slack_user_id.is_(None))
-        .order_by(Member.id)
-        .limit(limit)
-    )
+def members_to_match_by_email(
+    session: Session, limit: int = 200, team_id: int | None = None
+) -> list[tuple[int, str]]:
+    """Members Jira gave an email but who have no Slack identity yet: (id, email).
+
+    With ``team_id``, only people seen in that team (credited with its wins or assigned its
+    tickets), so nobody is matched into a workspace whose channels belong to other teams.
+    """
+    query = select(Member.id, Member.email).where(Member.email.is_not(None), Member.slack_user_id.is_(None))
+    if team_id is not None:
+        seen = (
+            select(Win.member_id)
+            .where(Win.team_id == team_id, Win.member_id.is_not(None))
+            .union(
+                select(Ticket.assignee_id).where(Ticket.team_id == team_id, Ticket.assignee_id.is_not(None))
+            )
+        )
+        query = query.where(Member.id.in_(seen))
+    rows = session.execute(query.order_by(Member.id).limit(limit))
     return [(member_id, email) for member_id, email in rows if email]
 
 

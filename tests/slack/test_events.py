@@ -258,3 +258,32 @@ def test_connect_links_jira_people_to_slack_users_by_email(slack_app: Flask, sla
     assert found["acc-carol"] == "U0CAROL"
     assert found["acc-dave"] is None
     assert SIGNING_SECRET not in json.dumps([c.params for c in slack.standin.calls])
+
+
+def test_new_jira_people_are_matched_to_slack_users_by_email_after_a_batch(
+    slack_app: Flask, slack: SlackSender
+) -> None:
+    """Nobody has to run a command: a batch that brings a new person with an email links them."""
+    from tests.conftest import post_jira
+    from tests.pipeline.helpers import issue_payload
+    from service.teams import attach
+    from tests.slack.conftest import add_team
+
+    add_team(slack_app, slug="tes", name="Test")
+    with runtime_of(slack_app).database.transaction() as session:
+        attach(session, "tes", "project", "TES")
+    slack.command("/sprintwins", "connect tes")
+    run_jobs(slack_app)
+    slack.standin.add_user("U0GRACE", email="grace@example.com")
+    payload = issue_payload("webhook-issue-updated-resolved.json", timestamp=1_763_900_000_000)
+    payload["issue"]["fields"]["assignee"] = {
+        "accountId": "acc-grace",
+        "displayName": "Grace",
+        "emailAddress": "grace@example.com",
+    }
+    assert post_jira(slack_app.test_client(), payload, delivery_id="grace-1").status_code == 202
+    run_jobs(slack_app)
+
+    with runtime_of(slack_app).database.sessions() as session:
+        grace = session.scalars(select(Member).where(Member.jira_account_id == "acc-grace")).one()
+    assert (grace.slack_team_id, grace.slack_user_id) == (WORKSPACE, "U0GRACE")
