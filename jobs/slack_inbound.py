@@ -32,8 +32,9 @@ from integrations.slack.installation import (
 from jobs import runtime
 from jobs.progress import request_progress_update
 from jobs.queue import JobQueue, QueueUnavailable
-from service import slack_links, sprint_goal
+from service import progress_admin, slack_links, sprint_goal
 from service.domain.commands import (
+    ChallengeCommand,
     CommandError,
     ConnectCommand,
     DigestCommand,
@@ -45,7 +46,7 @@ from service.domain.commands import (
     parse_sprintwins,
     parse_win,
 )
-from service.domain.mrkdwn import escape_mrkdwn, is_slack_user_id, link, mention
+from service.domain.mrkdwn import escape_mrkdwn, is_slack_user_id, link, mention, unescape_mrkdwn
 from service.domain.schedule import format_schedule, load_timezone
 from service.domain.wins import WinDraft, WinKind, WinSource
 from service.models import ChannelLink, Member
@@ -88,11 +89,13 @@ def handle_sprintwins_command(
             reply = f":earth_africa: Got it: digests here now follow *{escape_mrkdwn(command.tz_name)}* time."
         elif isinstance(command, LinkCommand):
             reply = _link(slack_team_id, enterprise_id, command)
-        else:  # challenges are answered by the listener; nothing else reaches here
+        elif isinstance(command, ChallengeCommand):
+            reply = _challenge(slack_team_id, enterprise_id, channel_id, user_id, command.spec)
+        else:
             reply = help_text()
     except CommandError as error:
         reply = error.mrkdwn
-    except LinkError as error:
+    except (LinkError, progress_admin.AdminError) as error:
         reply = escape_mrkdwn(str(error))
     _respond(rt.settings, response_url, reply)
     return reply
@@ -129,6 +132,30 @@ def _schedule_confirmation(schedule: str, tz: str) -> str:
     if schedule == "sprint-end":
         return ":checkered_flag: A digest will land here whenever a sprint closes."
     return f":calendar: Digest schedule: *{escape_mrkdwn(schedule)}* ({escape_mrkdwn(tz)})."
+
+
+PERSONAL_PREFIXES = ("me ", "my ", "personal ")
+
+
+def _challenge(
+    slack_team_id: str, enterprise_id: str | None, channel_id: str, user_id: str, spec: str
+) -> str:
+    """A team challenge, or with a leading ``me`` one for the person who asked."""
+    rt = runtime.current()
+    text = unescape_mrkdwn(spec).strip()
+    personal = text.lower().startswith(PERSONAL_PREFIXES)
+    if personal:
+        text = text.split(" ", 1)[1].strip()
+    profile = _profiles_of_unknown(slack_team_id, enterprise_id, [user_id])[user_id] if personal else None
+    with rt.database.transaction() as session:
+        team = slack_links.linked_team(session, slack_team_id, channel_id)
+        member_id = slack_links.ensure_member(session, slack_team_id, profile).id if profile else None
+        challenge = progress_admin.add_challenge(session, team.slug, text, member_id, recompute=False)
+        team_id = team.id
+    _request_progress(rt, team_id)  # progress so far is counted from the wins already recorded
+    whose = "Your" if personal else "Team"
+    title = escape_mrkdwn(str(challenge["title"]))
+    return f":trophy: {whose} challenge is on: *{title}*, until {challenge['ends_on']}. You've got this!"
 
 
 def _link(slack_team_id: str, enterprise_id: str | None, command: LinkCommand) -> str:

@@ -26,7 +26,6 @@ from integrations.slack import views
 from jobs.queue import QueueUnavailable
 from service import inbox
 from service.domain.commands import (
-    ChallengeCommand,
     CommandError,
     HelpCommand,
     help_text,
@@ -165,9 +164,6 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
             return
         if isinstance(parsed, HelpCommand):
             ack(text=help_text())
-            return
-        if isinstance(parsed, ChallengeCommand):
-            ack(text="Team challenges aren't switched on in this workspace yet. Stay tuned! :trophy:")
             return
         try:
             enqueue(

@@ -235,3 +235,28 @@ def test_connect_and_kudos_on_postgres_with_rq(
     [kudos] = wins(app)
     assert kudos.kind == "kudos" and kudos.member is not None and kudos.member.slack_user_id == "U0ALICE"
     assert links(app)[0].timezone == "Europe/Berlin"
+
+
+def test_challenges_for_the_team_and_for_oneself(slack_app: Flask, slack: SlackSender, linked: int) -> None:
+    from service.models.progress import ChallengeRow
+
+    slack.command("/sprintwins", "challenge close 5 bugs this week")
+    run_jobs(slack_app)
+    assert "Team challenge is on" in last_reply(slack)
+
+    slack.command("/sprintwins", "challenge me one small win a day for 5 days")
+    run_jobs(slack_app)
+    assert "Your challenge is on" in last_reply(slack)
+
+    slack.command("/sprintwins", "challenge become famous <!channel>")
+    run_jobs(slack_app)
+    refusal = last_reply(slack)
+    assert "challenge is on" not in refusal and "<!channel>" not in refusal  # refused, and nobody pinged
+
+    with runtime_of(slack_app).database.sessions() as session:
+        rows = session.scalars(select(ChallengeRow).order_by(ChallengeRow.id)).all()
+        me = session.scalars(select(Member).where(Member.slack_user_id == USER)).one()
+    assert [(r.team_id, r.metric, r.target, r.member_id) for r in rows] == [
+        (linked, "bugs_closed", 5, None),
+        (linked, "daily_wins", 5, me.id),
+    ]
