@@ -36,7 +36,7 @@ SPRINTWINS_USAGE = (
     " `sprint-end`, `off`\n"
     "• `/sprintwins timezone <IANA zone>`: the team's time zone, e.g. `Europe/Berlin`\n"
     "• `/sprintwins link @someone <Jira account id or email>`: match a Slack user to their Jira account\n"
-    "• `/sprintwins challenge <challenge>`: start a team challenge\n"
+    "• `/sprintwins challenge <challenge>`: start a team challenge (`challenge me …` for one of your own)\n"
     "• `/sprintwins help`: this help"
 )
 WIN_USAGE = (
