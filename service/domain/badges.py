@@ -7,12 +7,18 @@ the one that happened to arrive last, so a badge is the same however events tric
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import compress, count, repeat
-from operator import attrgetter, eq
+from operator import attrgetter, eq, itemgetter
 
-from service.domain.progress_inputs import RecordedWin, SprintScope, TeamCalendar, WinTimeline
+from service.domain.progress_inputs import (
+    RecordedWin,
+    SprintScope,
+    SprintTally,
+    TeamCalendar,
+    WinTimeline,
+)
 from service.domain.team_rules import TeamRules
 from service.domain.wins import WinDraft, WinKind, WinSource
 
@@ -33,6 +39,7 @@ WIN_COUNT_BADGES: tuple[tuple[str, int], ...] = (
     ("wins_50", 50),
     ("wins_100", 100),
 )
+_issue_key = itemgetter(1)  # of a FinishedIssue
 
 
 def badge_draft(
@@ -118,33 +125,47 @@ def compute_win_badges(timeline: WinTimeline, calendar: TeamCalendar, rules: Tea
 def sprint_finisher_drafts(
     sprints: Iterable[SprintScope],
     enabled: frozenset[str],
+    *,
+    tallies: Sequence[SprintTally] | None = None,
 ) -> list[WinDraft]:
     """sprint_finisher for everyone who finished all their committed issues of a closed sprint.
 
     The earliest such sprint (by completion, then ref) is the one that earns it. Its trigger
     is an issue of the sprint report rather than a recorded win, so ``trigger_win_id`` is None
-    and ``trigger_issue_key`` names the issue that completed the set.
+    and ``trigger_issue_key`` names the issue that completed the set. ``tallies`` holds
+    ``SprintTally.of`` each sprint, in the same order, when the caller already has them.
     """
     if "sprint_finisher" not in enabled:
         return []
+    pairs: Iterable[tuple[SprintScope, SprintTally | None]] = (
+        ((s, None) for s in sprints) if tallies is None else zip(sprints, tallies, strict=True)
+    )
+    closed = sorted(((s, t) for s, t in pairs if s.completed_at is not None), key=_completion_order)
     drafts: list[WinDraft] = []
     awarded: set[str] = set()
-    closed = sorted((s for s in sprints if s.completed_at is not None), key=_completion_order)
-    for sprint in closed:
+    for sprint, tally in closed:
         completed_at = sprint.completed_at
         assert completed_at is not None  # filtered above; narrows the type
-        by_member: dict[str, list[str]] = {}
-        for issue_key in sprint.committed_issues:
-            member = sprint.assignees.get(issue_key)
-            if member is not None:
-                by_member.setdefault(member, []).append(issue_key)
-        for member in sorted(by_member):
-            if member in awarded:
+        # Once everyone holds the badge (the usual case after the first sprints) a sprint costs
+        # one pass over its assignees: they are a superset of the members with committed issues.
+        if all(m is None or m in awarded for m in set(sprint.assignees.values())):
+            continue
+        assignee = sprint.assignees.get
+        pending = sorted(m for m in set(map(assignee, sprint.committed_issues)) - awarded if m is not None)
+        if not pending:
+            continue
+        committed_per_member = Counter(map(assignee, sprint.committed_issues))
+        issues = (tally or SprintTally.of(sprint)).finished
+        # A member finished all their committed issues (in done, by completion) exactly when
+        # they own as many finished committed issues as committed ones; the last of those in
+        # (done_at, key) order completed the set.
+        finished_keys = list(map(_issue_key, issues))
+        owners = list(map(assignee, finished_keys))
+        finished_per_member = Counter(owners)
+        last_key = dict(zip(owners, finished_keys, strict=True))
+        for member in pending:
+            if finished_per_member[member] < committed_per_member[member]:
                 continue
-            finished = [(sprint.done[k][0], k) for k in by_member[member] if k in sprint.done]
-            if len(finished) < len(by_member[member]) or any(at > completed_at for at, _ in finished):
-                continue
-            _, last_key = max(finished)
             awarded.add(member)
             drafts.append(
                 badge_draft(
@@ -153,13 +174,14 @@ def sprint_finisher_drafts(
                     completed_at,
                     None,
                     sprint_ref=sprint.sprint_ref,
-                    trigger_issue_key=last_key,
+                    trigger_issue_key=last_key[member],
                 )
             )
     return drafts
 
 
-def _completion_order(sprint: SprintScope) -> tuple[datetime, str]:
+def _completion_order(pair: tuple[SprintScope, object]) -> tuple[datetime, str]:
+    sprint = pair[0]
     assert sprint.completed_at is not None
     return (sprint.completed_at, sprint.sprint_ref)
 

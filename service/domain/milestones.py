@@ -10,13 +10,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from itertools import accumulate, compress, count, islice, repeat
+from operator import is_not, itemgetter, le, mul
 from typing import Literal
 
-from service.domain.progress_inputs import IssueAge, RecordedWin, SprintScope
+from service.domain.progress_inputs import (
+    FinishedIssue,
+    IssueAge,
+    RecordedWin,
+    SprintScope,
+    SprintTally,
+    finished_committed,
+)
 from service.domain.team_rules import TeamRules
 from service.domain.wins import WinDraft, WinKind, WinSource
 
 PROGRESS_STEPS: tuple[int, ...] = (25, 50, 75, 100)
+PROGRESS_NAMES: frozenset[str] = frozenset(
+    {*(f"progress_{step}" for step in PROGRESS_STEPS), "scope_done_early"}
+)
+
+_points_of = itemgetter(2)  # of a FinishedIssue
 
 
 def milestone_draft(
@@ -52,92 +66,112 @@ def confirm_sprint_goal(scope: SprintScope, by_member_ref: str, at: datetime) ->
     return replace(scope, goal_met_confirmed_at=at, goal_met_confirmed_by=by_member_ref)
 
 
-def _finished_committed(scope: SprintScope) -> list[tuple[datetime, str, float | None]]:
-    """Committed issues finished within the sprint, in (done_at, issue key) order."""
-    finished = []
-    for key in scope.committed_issues:
-        done = scope.done.get(key)
-        if done is None:
-            continue
-        done_at, points = done
-        if scope.completed_at is not None and done_at > scope.completed_at:
-            continue  # finished after the sprint closed: not this sprint's progress
-        finished.append((done_at, key, points))
-    finished.sort(key=lambda item: (item[0], item[1]))
-    return finished
-
-
-def progress_basis(scope: SprintScope) -> Literal["points", "count"]:
-    if scope.committed_points > 0 and all(points is not None for _, _, points in _finished_committed(scope)):
+def progress_basis(
+    scope: SprintScope, finished: Sequence[FinishedIssue] | None = None
+) -> Literal["points", "count"]:
+    """``finished`` is ``finished_committed(scope)`` when the caller already has it."""
+    if finished is None:
+        finished = finished_committed(scope)
+    if scope.committed_points > 0 and all(map(is_not, map(_points_of, finished), repeat(None))):
         return "points"
     return "count"
 
 
-def progress_milestones(scope: SprintScope, enabled: frozenset[str]) -> list[WinDraft]:
-    """progress_25/50/75/100, each at the done_at of the issue that crossed it, and scope_done_early."""
-    finished = _finished_committed(scope)
+def progress_milestones(
+    scope: SprintScope, enabled: frozenset[str], finished: Sequence[FinishedIssue] | None = None
+) -> list[WinDraft]:
+    """progress_25/50/75/100, each at the done_at of the issue that crossed it, and scope_done_early.
+
+    ``finished`` is ``finished_committed(scope)`` when the caller already has it.
+    """
+    if not enabled & PROGRESS_NAMES:
+        return []
+    if finished is None:
+        finished = finished_committed(scope)
     if not scope.committed_issues or not finished:
         return []
-    basis = progress_basis(scope)
-    total = scope.committed_points if basis == "points" else float(len(scope.committed_issues))
+    basis = progress_basis(scope, finished)
     drafts: list[WinDraft] = []
-    done_so_far = 0.0
-    steps = list(PROGRESS_STEPS)
-    for done_at, key, points in finished:
-        done_so_far += (points or 0.0) if basis == "points" else 1.0
-        # Compare as done * 100 >= step * total so 3 of 4 issues is exactly 75%, free of float noise.
-        while steps and done_so_far * 100 >= steps[0] * total:
-            step = steps.pop(0)
-            name = f"progress_{step}"
-            if name in enabled:
-                drafts.append(
-                    milestone_draft(
-                        name,
-                        scope.sprint_ref,
-                        f"{scope.name}: {step}% of the committed scope done",
-                        done_at,
-                        basis=basis,
-                        trigger_issue_key=key,
-                    )
+    for step, index in _crossings(scope, finished, basis):
+        done_at, key, _ = finished[index]
+        name = f"progress_{step}"
+        if name in enabled:
+            drafts.append(
+                milestone_draft(
+                    name,
+                    scope.sprint_ref,
+                    f"{scope.name}: {step}% of the committed scope done",
+                    done_at,
+                    basis=basis,
+                    trigger_issue_key=key,
                 )
-            if (
-                step == 100
-                and "scope_done_early" in enabled
-                and scope.end is not None
-                and done_at < scope.end
-            ):
-                drafts.append(
-                    milestone_draft(
-                        "scope_done_early",
-                        scope.sprint_ref,
-                        f"{scope.name}: all committed scope done before the sprint ends",
-                        done_at,
-                        basis=basis,
-                        trigger_issue_key=key,
-                    )
+            )
+        if step == 100 and "scope_done_early" in enabled and scope.end is not None and done_at < scope.end:
+            drafts.append(
+                milestone_draft(
+                    "scope_done_early",
+                    scope.sprint_ref,
+                    f"{scope.name}: all committed scope done before the sprint ends",
+                    done_at,
+                    basis=basis,
+                    trigger_issue_key=key,
                 )
+            )
     return drafts
+
+
+def _crossings(
+    scope: SprintScope, finished: Sequence[FinishedIssue], basis: Literal["points", "count"]
+) -> list[tuple[int, int]]:
+    """(step, index into ``finished`` of the issue that first reached it) for each step reached.
+
+    A step is reached once done * 100 >= step * total, compared that way so 3 of 4 issues is
+    exactly 75%, free of float noise. Reaching a step implies reaching every lower one (total
+    > 0), so each step's issue is simply the first that satisfies its own comparison.
+    """
+    crossings: list[tuple[int, int]] = []
+    if basis == "count":
+        # Done is the issue count, an exact float: the n-th issue reaches the step when
+        # n * 100 >= step * total, i.e. n = ceil(step * total / 100), no walk needed.
+        total = len(scope.committed_issues)
+        for step in PROGRESS_STEPS:
+            needed = -(-step * total // 100)
+            if needed > len(finished):
+                break
+            crossings.append((step, needed - 1))
+        return crossings
+    total_points = scope.committed_points
+    # The same running float sum, added in the same order, as a loop of ``done += points`` makes.
+    running = islice(accumulate(map(_points_of, finished), initial=0.0), 1, None)
+    scaled = list(map(mul, running, repeat(100)))
+    start = 0
+    for step in PROGRESS_STEPS:
+        threshold = step * total_points
+        reached = compress(count(start), map(le, repeat(threshold), islice(scaled, start, None)))
+        index = next(reached, None)
+        if index is None:
+            break
+        crossings.append((step, index))
+        start = index
+    return crossings
 
 
 def completed_points(scope: SprintScope) -> float:
     """Points of every issue finished in the sprint by its completion (committed or added later)."""
-    completed_at = scope.completed_at
-    return sum(
-        points
-        for done_at, points in scope.done.values()
-        if points is not None and (completed_at is None or done_at <= completed_at)
-    )
+    return SprintTally.of(scope).completed_points
 
 
 def velocity_best_drafts(sprints: Iterable[SprintScope], window: int) -> list[WinDraft]:
     """velocity_best for each closed sprint that beats every one of the previous ``window`` closed sprints."""
-    closed = sorted(
-        (s for s in sprints if s.completed_at is not None),
-        key=lambda s: (s.completed_at, s.sprint_ref),
-    )
-    velocities = [completed_points(s) for s in closed]
+    return _velocity_best([SprintTally.of(s) for s in sprints if s.completed_at is not None], window)
+
+
+def _velocity_best(closed: list[SprintTally], window: int) -> list[WinDraft]:
+    closed.sort(key=_completion_order)
+    velocities = [t.completed_points for t in closed]
     drafts: list[WinDraft] = []
-    for i, sprint in enumerate(closed):
+    for i, tally in enumerate(closed):
+        sprint = tally.scope
         previous = velocities[max(0, i - window) : i]
         if previous and velocities[i] > max(previous):
             assert sprint.completed_at is not None  # closed sprints only
@@ -153,6 +187,11 @@ def velocity_best_drafts(sprints: Iterable[SprintScope], window: int) -> list[Wi
                 )
             )
     return drafts
+
+
+def _completion_order(tally: SprintTally) -> tuple[datetime, str]:
+    assert tally.scope.completed_at is not None  # closed sprints only
+    return (tally.scope.completed_at, tally.scope.sprint_ref)
 
 
 def oldest_open_closings(issue_ages: Iterable[IssueAge]) -> dict[str, datetime]:
@@ -181,10 +220,15 @@ def oldest_open_closings(issue_ages: Iterable[IssueAge]) -> dict[str, datetime]:
 
 
 def oldest_open_closed_draft(scope: SprintScope, closings: Mapping[str, datetime]) -> WinDraft | None:
-    candidates = sorted((closings[key], key) for key in scope.done if key in closings)
-    if not candidates:
+    done = scope.done
+    # Look up from the smaller side, C-level: a sprint and the closings both run to thousands.
+    if len(closings) < len(done):
+        keys = list(filter(done.__contains__, closings))
+    else:
+        keys = list(filter(closings.__contains__, done))
+    if not keys:
         return None
-    at, key = candidates[0]
+    at, key = min(zip(map(closings.__getitem__, keys), keys, strict=True))
     return milestone_draft(
         "oldest_open_closed",
         scope.sprint_ref,
@@ -222,14 +266,23 @@ def sprint_milestones(
     sprints: Sequence[SprintScope],
     rules: TeamRules,
     issue_ages: Iterable[IssueAge] = (),
+    *,
+    tallies: Sequence[SprintTally] | None = None,
 ) -> list[WinDraft]:
-    """Every milestone that follows from the sprints alone (first_win_of_sprint needs the wins)."""
+    """Every milestone that follows from the sprints alone (first_win_of_sprint needs the wins).
+
+    ``tallies`` holds ``SprintTally.of`` each sprint, in the same order, when the caller
+    already has them (a recompute shares them with sprint_finisher).
+    """
     enabled = rules.enabled_milestones
+    if tallies is None:
+        tallies = [SprintTally.of(s) for s in sprints]
     drafts: list[WinDraft] = []
-    for scope in sprints:
-        drafts += progress_milestones(scope, enabled)
+    for tally in tallies:
+        drafts += progress_milestones(tally.scope, enabled, tally.finished)
     if "velocity_best" in enabled:
-        drafts += velocity_best_drafts(sprints, rules.velocity_window)
+        closed = [t for t in tallies if t.scope.completed_at is not None]
+        drafts += _velocity_best(closed, rules.velocity_window)
     if "oldest_open_closed" in enabled:
         closings = oldest_open_closings(issue_ages)
         if closings:

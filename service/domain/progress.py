@@ -31,6 +31,7 @@ from service.domain.progress_inputs import (
     IssueAge,
     RecordedWin,
     SprintScope,
+    SprintTally,
     StreakFreeze,
     TeamCalendar,
     WinTimeline,
@@ -84,8 +85,7 @@ def recompute(
     streaks = compute_streaks(timeline, calendar, rules, freezes, today, team_ref)
     drafts = streaks.drafts
     drafts += compute_win_badges(timeline, calendar, rules)
-    drafts += sprint_finisher_drafts(sprints, rules.enabled_badges)
-    drafts += sprint_milestones(sprints, rules, issue_ages)
+    drafts += sprint_drafts(sprints, rules, issue_ages)
     if "first_win_of_sprint" in rules.enabled_milestones:
         names = {s.sprint_ref: s.name for s in sprints}
         backwards = timeline.wins[::-1]  # later entries overwrite earlier ones: the first win stays
@@ -100,6 +100,20 @@ def recompute(
     drafts += [d for c in challenges if (d := _completed_draft(c, progress[c.id])) is not None]
     drafts.sort(key=draft_order)
     return ProgressResult(tuple(drafts), streaks.member_stats, streaks.team_stats, progress)
+
+
+def sprint_drafts(
+    sprints: Sequence[SprintScope], rules: TeamRules, issue_ages: Iterable[IssueAge]
+) -> list[WinDraft]:
+    """Everything the sprints alone earn: sprint_finisher badges and the sprint milestones.
+
+    Both read each sprint's finished issues; deriving them is the bulk of a recompute's sprint work,
+    so they are derived once per sprint and handed to both.
+    """
+    tallies = [SprintTally.of(s) for s in sprints]
+    return sprint_finisher_drafts(sprints, rules.enabled_badges, tallies=tallies) + sprint_milestones(
+        sprints, rules, issue_ages, tallies=tallies
+    )
 
 
 def _completed_draft(challenge: Challenge, progress: ChallengeProgress) -> WinDraft | None:
@@ -247,10 +261,7 @@ class ProgressState:
         return drafts
 
     def _sprint_drafts(self) -> list[WinDraft]:
-        sprints = list(self._sprints.values())
-        return sprint_finisher_drafts(sprints, self.rules.enabled_badges) + sprint_milestones(
-            sprints, self.rules, self._issue_ages
-        )
+        return sprint_drafts(list(self._sprints.values()), self.rules, self._issue_ages)
 
     def sync_sprints(self) -> list[WinDraft]:
         """Drafts that follow from the sprints alone (milestones, sprint_finisher); new ones only."""

@@ -10,8 +10,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import compress, count, islice
-from operator import attrgetter, eq
+from itertools import compress, count, islice, repeat
+from operator import and_, attrgetter, eq, is_not, itemgetter, lt, not_
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.domain.team_rules import TeamRules
@@ -158,6 +158,62 @@ class TeamCalendar:
             ordinal += 1
 
 
+# A committed issue finished within its sprint: (done_at, issue key, points).
+FinishedIssue = tuple[datetime, str, float | None]
+
+_done_at = itemgetter(0)  # of a ``SprintScope.done`` value
+_points = itemgetter(1)
+
+
+@dataclass(frozen=True, slots=True)
+class SprintTally:
+    """What the rules read from one sprint's issues, derived in one go and shared by them.
+
+    ``finished``: committed issues finished by the sprint's completion, in (done_at, issue key)
+    order (milestones, sprint_finisher). ``completed_points``: points of every issue finished by
+    completion, committed or added later, summed in ``done`` order (velocity_best).
+    """
+
+    scope: SprintScope
+    finished: list[FinishedIssue]
+    completed_points: float
+
+    @classmethod
+    def of(cls, scope: SprintScope) -> SprintTally:
+        # A sprint holds thousands of issues scattered in memory, so the cost is touching them:
+        # each column is taken once, in ``done`` order (the store's, usually by done_at), with
+        # C-level ``map``/``compress``, and every rule works from these columns.
+        done = scope.done
+        keys = list(done)
+        entries = list(done.values())
+        done_ats = list(map(_done_at, entries))
+        points = list(map(_points, entries))
+        committed = list(map(scope.committed_issues.__contains__, keys))
+        rows = zip(done_ats, keys, points, strict=True)
+        every_issue_committed = all(committed)
+        finished = list(rows if every_issue_committed else compress(rows, committed))
+        finished.sort()  # plain tuples: keys are unique, so points never decide the order
+        completed_at = scope.completed_at
+        if completed_at is None:
+            late = False
+        elif every_issue_committed:
+            late = bool(finished) and finished[-1][0] > completed_at  # sorted: the latest is last
+        else:
+            late = any(map(completed_at.__lt__, done_ats))
+        estimated: Iterable[bool] = map(is_not, points, repeat(None))
+        if late:
+            assert completed_at is not None  # narrows the type
+            # Finished after the sprint closed: neither this sprint's progress nor its velocity.
+            del finished[bisect_right(finished, completed_at, key=_done_at) :]
+            estimated = map(and_, estimated, map(completed_at.__ge__, done_ats))
+        return cls(scope, finished, sum(compress(points, estimated)))
+
+
+def finished_committed(scope: SprintScope) -> list[FinishedIssue]:
+    """Committed issues finished within the sprint (by its completion), in (done_at, issue key) order."""
+    return SprintTally.of(scope).finished
+
+
 def is_counted(win: RecordedWin, rules: TeamRules) -> bool:
     """Whether a single win counts for streaks, badges and challenges."""
     if win.status != WinStatus.ACTIVE or win.kind not in COUNTED_KINDS:
@@ -255,10 +311,16 @@ def _sort_by_instant_then_id(wins: list[RecordedWin]) -> list[datetime]:
     equal instants are then ordered by id locally.
     """
     occurred = list(map(_get_occurred_at, wins))
-    if not all(map(datetime.__le__, occurred, islice(occurred, 1, None))):
+    # One comparison pass (touching a million datetimes is the cost): the store hands wins over
+    # in order, so every neighbour pair is either increasing or a tie to order by id.
+    increasing = list(map(lt, occurred, islice(occurred, 1, None)))
+    not_increasing = list(compress(count(), map(not_, increasing)))
+    if any(occurred[i] != occurred[i + 1] for i in not_increasing):
         wins.sort(key=_get_occurred_at)
         occurred = list(map(_get_occurred_at, wins))
-    tie_starts = list(compress(count(), map(eq, occurred, islice(occurred, 1, None))))
+        tie_starts = list(compress(count(), map(eq, occurred, islice(occurred, 1, None))))
+    else:
+        tie_starts = not_increasing
     i = 0
     while i < len(tie_starts):
         first = tie_starts[i]
