@@ -46,11 +46,12 @@ DEMO_ISSUES = (
 def derived_payloads(today: datetime) -> list[tuple[str, dict[str, Any]]]:
     """Deliveries built from the real resolved payload, dated this week so digests have content.
 
-    Timestamps are whole days before ``today`` so replaying the demo the same day is deduplicated.
+    The wins land in the hour before ``today`` (rounded down to the hour), so this week's digest has them
+    and replaying the demo within the hour is deduplicated.
     """
     template = json.loads((PAYLOADS / "webhook-issue-updated-resolved.json").read_text())
     site = "https://some-instance-test.atlassian.net"
-    day = today.replace(hour=9, minute=0, second=0, microsecond=0, tzinfo=UTC)
+    day = today.replace(minute=0, second=0, microsecond=0)
     sprint = {
         "id": 42,
         "self": f"{site}/rest/agile/1.0/sprint/42",
@@ -70,7 +71,7 @@ def derived_payloads(today: datetime) -> list[tuple[str, dict[str, Any]]]:
     for n, (key, summary, points, who) in enumerate(DEMO_ISSUES):
         payload = copy.deepcopy(template)
         account, name = PEOPLE[who]
-        when = day - timedelta(days=3) + timedelta(hours=5 * n)
+        when = day - timedelta(minutes=10 * (len(DEMO_ISSUES) - n))
         payload["timestamp"] = _ms(when)
         issue = payload["issue"]
         issue["key"] = key

@@ -95,6 +95,7 @@ def build_digest_input(session: Session, team: Team, period: Period, *, now: dat
             occurred_at=row.occurred_at,
             member_name=(row.display_name or row.slack_user_id or None) if named else None,
             member_slack_id=row.slack_user_id if named else None,
+            has_person=row.display_name is not None,
             points=row.points,
             url=row.url,
             cheers=cheers.get(row.id, 0),

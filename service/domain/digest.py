@@ -63,8 +63,9 @@ _MRKDWN_TOKEN_RE = re.compile(r"<(?P<body>[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
 class DigestWin:
     """One win as a digest shows it.
 
-    ``member_name=None`` means nobody may be named (opted out, or no person behind the win);
-    for kudos, ``member_name`` is the recipient and ``kudos_from_name`` the giver.
+    ``member_name=None`` means nobody may be named: a person who opted out shows as "a teammate";
+    with ``has_person=False`` (a team milestone or streak) no one is shown at all.
+    For kudos, ``member_name`` is the recipient and ``kudos_from_name`` the giver.
     """
 
     id: int | str
@@ -77,6 +78,7 @@ class DigestWin:
     url: str | None = None
     cheers: int = 0
     kudos_from_name: str | None = None
+    has_person: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,12 +318,12 @@ def _headline(label: str, win_count: int, points: float, sprint: SprintProgress 
 def _win_line(win: DigestWin, names: _NameBook) -> str:
     title = truncate_plain(_one_line(win.title), MAX_TITLE_CHARS)
     parts = [f"{_KIND_EMOJI.get(win.kind, ':sparkles:')} {link(win.url, title)}"]
-    details = [names.person(win.member_name, win.member_slack_id)]
+    details = [names.person(win.member_name, win.member_slack_id)] if win.has_person else []
     if win.points:
         details.append(f"{_points(win.points)} {_plural(win.points, 'pt')}")
     if win.cheers:
         details.append(f"{win.cheers} :raised_hands:")
-    return f"• {parts[0]} — {' · '.join(details)}"
+    return f"• {parts[0]} — {' · '.join(details)}" if details else f"• {parts[0]}"
 
 
 def _kudos_line(item: DigestWin, names: _NameBook) -> str:
@@ -334,6 +336,8 @@ def _kudos_line(item: DigestWin, names: _NameBook) -> str:
 def _achievement_line(item: DigestWin, names: _NameBook) -> str:
     emoji = _KIND_EMOJI.get(item.kind, ":sparkles:")
     title = escape_mrkdwn(truncate_plain(_one_line(item.title), MAX_TITLE_CHARS))
+    if not item.has_person:
+        return f"• {emoji} {title}"
     return f"• {emoji} {names.person(item.member_name, item.member_slack_id)}: {title}"
 
 

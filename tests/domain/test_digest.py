@@ -335,3 +335,24 @@ def test_composing_100k_wins_is_fast(capsys: pytest.CaptureFixture[str]) -> None
     assert f" {best.title} " in digest.blocks[1]["text"]["text"].split("\n")[1]
     with capsys.disabled():
         print(f"\ncompose_digest over 100,000 wins: {elapsed_ms:.1f} ms")
+
+
+@pytest.mark.parametrize(
+    ("has_person", "expected"),
+    [
+        (True, "a teammate"),  # someone opted out of being named: counted, shown anonymously
+        (False, None),  # nobody behind the win (a team milestone): no one is named at all
+    ],
+)
+def test_wins_without_a_name(has_person: bool, expected: str | None) -> None:
+    from dataclasses import replace
+
+    milestone = replace(
+        win(1, "Sprint 9: half the committed scope done", kind=WinKind.MILESTONE, name=None, slack_id=None),
+        has_person=has_person,
+    )
+    digest = compose_digest(digest_input([milestone]))
+    assert digest is not None
+    shown = "a teammate" in digest.text
+    assert shown is (expected is not None)
+    assert "Sprint 9: half the committed scope done" in digest.text
