@@ -33,9 +33,10 @@ from service.domain.digest import (
 )
 from service.domain.schedule import Period, load_timezone
 from service.domain.wins import WinKind, WinStatus
-from service.models import Cheer, Member, SlackPost, Sprint, Team, Ticket, Win, sprint_tickets, utcnow
+from service.models import Member, SlackPost, Sprint, Team, Ticket, Win, sprint_tickets, utcnow
 from service.models.digests import DigestKind, DigestState, StoredDigest
 from service.models.upsert import insert_ignoring_conflicts
+from service.slack_links import cheer_counts
 
 PRIVATE_VISIBILITY = "private"  # "only me" wins never appear in public posts
 SETTLED_STATES = frozenset(
@@ -79,7 +80,7 @@ def build_digest_input(session: Session, team: Team, period: Period, *, now: dat
             Win.visibility != PRIVATE_VISIBILITY,
         )
     ).all()
-    cheers = _cheer_counts(session, [row.id for row in rows if row.kind not in _SIDE_KINDS])
+    cheers = cheer_counts(session, [row.id for row in rows if row.kind not in _SIDE_KINDS])
     givers = _opted_out_members(session, [_giver_id(row.details) for row in rows if row.kind == "kudos"])
     wins: list[DigestWin] = []
     kudos: list[DigestWin] = []
@@ -220,20 +221,6 @@ def period_for_run(session: Session, team: Team, which: RunPeriod, now: datetime
     start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
     year, week, _ = local_now.date().isocalendar()
     return Period(key=f"week:{year}-W{week:02d}", start=start, end=now, label="This week")
-
-
-def _cheer_counts(session: Session, win_ids: Sequence[int]) -> dict[int, int]:
-    if not win_ids:
-        return {}
-    counts: dict[int, int] = {}
-    # Chunked: an IN list of a whole busy period stays well under the databases' parameter limits.
-    for start in range(0, len(win_ids), 5000):
-        chunk = list(win_ids[start : start + 5000])
-        rows = session.execute(
-            select(Cheer.win_id, func.count()).where(Cheer.win_id.in_(chunk)).group_by(Cheer.win_id)
-        )
-        counts.update({win_id: count for win_id, count in rows})
-    return counts
 
 
 def _giver_id(details: Any) -> int | None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from service import teams
 from service.domain.challenges import Challenge, parse_challenge_spec
 from service.domain.progress_inputs import TeamCalendar
 from service.domain.team_rules import TeamRules, TeamRulesError
@@ -54,10 +55,10 @@ class AdminError(ValueError):
 
 
 def team_by_slug(session: Session, slug: str) -> Team:
-    team = session.scalars(select(Team).where(Team.slug == slug)).first()
-    if team is None:
-        raise AdminError(f"no team with slug {slug!r}")
-    return team
+    try:
+        return teams.get_team(session, slug)
+    except teams.TeamError as error:
+        raise AdminError(str(error)) from None
 
 
 def calendar_of(session: Session, team: Team) -> TeamCalendar:

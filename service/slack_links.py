@@ -423,13 +423,16 @@ def record_cheer(
 
 
 def cheer_counts(session: Session, win_ids: Sequence[int]) -> dict[int, int]:
-    """How many cheers each win has (the dashboard's morale signal)."""
-    if not win_ids:
-        return {}
-    rows = session.execute(
-        select(Cheer.win_id, func.count()).where(Cheer.win_id.in_(list(win_ids))).group_by(Cheer.win_id)
-    )
-    return {win_id: count for win_id, count in rows}
+    """How many cheers each win has (the digests' and the dashboard's morale signal)."""
+    counts: dict[int, int] = {}
+    # Chunked: an IN list of a whole busy period stays well under the databases' parameter limits.
+    for start in range(0, len(win_ids), 5000):
+        chunk = list(win_ids[start : start + 5000])
+        rows = session.execute(
+            select(Cheer.win_id, func.count()).where(Cheer.win_id.in_(chunk)).group_by(Cheer.win_id)
+        )
+        counts.update({win_id: count for win_id, count in rows})
+    return counts
 
 
 # -- App Home ------------------------------------------------------------------------------------------------
