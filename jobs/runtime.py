@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jobs.queue import JobQueue, build_queue
 from service.db import Database
+from service.inbox_writer import InboxWriter
 from service.settings import Settings
 
 
@@ -15,6 +16,15 @@ class Runtime:
     settings: Settings
     database: Database
     queue: JobQueue
+    _inbox_writer: InboxWriter | None = field(default=None, init=False, repr=False)
+
+    @property
+    def inbox_writer(self) -> InboxWriter:
+        """The process's group-committing writer for webhook deliveries, for the current database."""
+        writer = self._inbox_writer
+        if writer is None or writer.database is not self.database:
+            writer = self._inbox_writer = InboxWriter(self.database)
+        return writer
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:

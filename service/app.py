@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, *, install_runtime: bool = True
 
     errors.init_app(app)
     app.register_blueprint(health.bp)
-    app.register_blueprint(jira_webhook.bp)
+    jira_webhook.init_app(app, rt)
     app.register_blueprint(api.bp)
     if settings.bench_endpoints:
         app.register_blueprint(bench.bp)

@@ -37,6 +37,9 @@ class Settings:
     log_level: str = "INFO"
     inbox_batch_size: int = 1000  # measured: 1,000 beats 500 by about 30% with 2 workers (docs/benchmarks.md)
     sweep_interval_seconds: int = 60
+    # A web process asks Redis for a drain job at most this often (always once after the last
+    # delivery): under load most deliveries skip that round trip. 0 asks for every delivery.
+    drain_request_interval_ms: int = 50
     api_token: str | None = field(default=None, repr=False)  # when set, the JSON API wants a Bearer token
     bench_endpoints: bool = False
     # Jira REST (progress engine); absent means scope is inferred from events.
@@ -96,6 +99,8 @@ class Settings:
             raise SettingsError(f"{PREFIX}MAX_BODY_BYTES must be at least 1024")
         if self.inbox_batch_size < 1:
             raise SettingsError(f"{PREFIX}INBOX_BATCH_SIZE must be at least 1")
+        if not 0 <= self.drain_request_interval_ms <= 5000:
+            raise SettingsError(f"{PREFIX}DRAIN_REQUEST_INTERVAL_MS must be between 0 and 5000")
 
     def require_production_secrets(self) -> None:
         """Production refuses to serve unauthenticated webhooks."""

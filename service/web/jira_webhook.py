@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import orjson
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from integrations.jira import signature
 from integrations.jira.parse import KNOWN_EVENTS, event_name, payload_timestamp_ms
 from jobs.inbox import request_processing
-from jobs.queue import QueueUnavailable
+from jobs.queue import QueueUnavailable, RQJobQueue
+from jobs.runtime import Runtime
+from jobs.throttle import TrailingThrottle
 from service import inbox
 from service.models import InboxState
 from service.web.errors import json_error
@@ -21,6 +24,23 @@ log = logging.getLogger(__name__)
 bp = Blueprint("jira_webhook", __name__)
 
 DELIVERY_HEADER = "X-Atlassian-Webhook-Identifier"
+DRAIN_REQUESTS = "sprintwins.drain_requests"
+
+
+def init_app(app: Flask, rt: Runtime) -> None:
+    # Asking Redis for a drain job is a round trip per delivery; a busy process asks at most
+    # once per interval, and always once after its latest commit (see jobs/throttle.py).
+    interval = rt.settings.drain_request_interval_ms / 1000 if isinstance(rt.queue, RQJobQueue) else 0.0
+    app.extensions[DRAIN_REQUESTS] = TrailingThrottle(
+        partial(request_processing, rt.queue), interval, _drain_request_failed
+    )
+    app.register_blueprint(bp)
+
+
+def _drain_request_failed(error: Exception) -> None:
+    if not isinstance(error, QueueUnavailable):
+        raise error
+    log.warning("queue unavailable; stored deliveries wait for the sweeper")
 
 
 @bp.post("/webhooks/jira")
@@ -52,26 +72,23 @@ def receive() -> tuple[Response, int]:
         state=InboxState.PENDING if known else InboxState.IGNORED,
     )
     try:
-        with rt.database.connection() as connection:
-            row_id, new = inbox.store_delivery(connection, delivery)
-            needs_processing = known and (new or inbox.is_pending(connection, row_id))
+        stored = rt.inbox_writer.store(delivery)  # returns once the row is committed
     except (OperationalError, DBAPIError) as error:
         log.error("inbox unavailable: %s", type(error).__name__)
         response, status = json_error(503, "storage is unavailable; retry later")
         response.headers["Retry-After"] = "30"
         return response, status
 
-    if needs_processing:
+    if known and stored.state == InboxState.PENDING:
         try:
-            request_processing(rt.queue)
+            current_app.extensions[DRAIN_REQUESTS]()
         except QueueUnavailable:
             # Stored is what matters: the sweeper enqueues it once the queue is back.
-            log.warning("queue unavailable; inbox row %s waits for the sweeper", row_id)
-    return jsonify(
-        {
-            "status": "accepted" if new else "duplicate",
-            "id": row_id,
-            "event": name,
-            "state": InboxState.PENDING if known else InboxState.IGNORED,
-        }
-    ), 202
+            log.warning("queue unavailable; inbox row %s waits for the sweeper", stored.id)
+    body = {
+        "status": "accepted" if stored.new else "duplicate",
+        "id": stored.id,
+        "event": name,
+        "state": InboxState.PENDING if known else InboxState.IGNORED,
+    }
+    return Response(orjson.dumps(body), status=202, mimetype="application/json"), 202
