@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -38,10 +38,12 @@ class Stored:
     state: str  # the row's state now: a duplicate may already be processed
 
 
-@dataclass
+@dataclass(slots=True)
 class _Waiting:
     delivery: Delivery
-    done: threading.Event = field(default_factory=threading.Event)
+    # Followers only: a lock taken on arrival and released by whoever wakes them (a bare lock
+    # is the cheapest one-shot signal Python has; an Event is a Condition and a lock).
+    wakeup: threading.Lock | None = None
     leads: bool = False  # this request writes the next group (its own row included)
     stored: Stored | None = None
     error: BaseException | None = None
@@ -81,8 +83,11 @@ class InboxWriter:
             self._queue.append(me)
             if not self._busy:
                 self._busy = me.leads = True
-        if not me.leads:
-            me.done.wait()  # set when a group holding our row is written, or when we are to lead
+            else:
+                me.wakeup = threading.Lock()
+                me.wakeup.acquire()
+        if me.wakeup is not None:
+            me.wakeup.acquire()  # released once a group holding our row is written, or for us to lead
         if me.leads:
             self._write_next_group()
         if me.error is not None:
@@ -116,9 +121,9 @@ class InboxWriter:
                 else:
                     successor.leads = True  # hand over, so no request waits behind others' groups
             for waiting in group:
-                waiting.done.set()
+                _wake(waiting)
             if successor is not None:
-                successor.done.set()
+                _wake(successor)
 
     def _write(self, group: Sequence[_Waiting]) -> None:
         try:
@@ -201,6 +206,11 @@ class InboxWriter:
         finally:
             connection.close()
         return stored
+
+
+def _wake(waiting: _Waiting) -> None:
+    if waiting.wakeup is not None and waiting.wakeup.locked():
+        waiting.wakeup.release()
 
 
 def _row(delivery: Delivery) -> dict[str, Any]:
