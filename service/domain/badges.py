@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import compress, count, repeat
-from operator import attrgetter, eq, itemgetter
+from operator import eq, itemgetter
 
 from service.domain.progress_inputs import (
     RecordedWin,
@@ -81,7 +81,7 @@ def compute_win_badges(timeline: WinTimeline, calendar: TeamCalendar, rules: Tea
 
     if "bug_squasher" in enabled:
         needed = rules.bug_squasher_bugs
-        bug_positions = list(compress(count(), map(attrgetter("is_bug"), wins)))
+        bug_positions = list(compress(count(), timeline.is_bug))
         bug_members = list(map(members.__getitem__, bug_positions))
         for member, bugs in Counter(bug_members).items():
             if member is not None and bugs >= needed:
@@ -91,16 +91,22 @@ def compute_win_badges(timeline: WinTimeline, calendar: TeamCalendar, rules: Tea
                 drafts.append(_win_badge("bug_squasher", wins[bug_positions[at]], member, threshold=needed))
 
     if "first_kudos_given" in enabled or "first_kudos_received" in enabled:
-        kudos = list(compress(wins, map(eq, map(attrgetter("kind"), wins), repeat(WinKind.KUDOS))))
+        # Positions, not wins: built from columns, a win is only made when a badge names it.
+        kudos = list(compress(count(), map(eq, timeline.kinds, repeat(WinKind.KUDOS))))
         backwards = kudos[::-1]  # later entries overwrite earlier ones, so reversing keeps the first
         if "first_kudos_received" in enabled:
-            first_received = dict(zip(map(attrgetter("member_ref"), backwards), backwards, strict=True))
+            first_received = dict(zip(map(members.__getitem__, backwards), backwards, strict=True))
             drafts += [
-                _win_badge("first_kudos_received", w, m) for m, w in first_received.items() if m is not None
+                _win_badge("first_kudos_received", wins[i], m)
+                for m, i in first_received.items()
+                if m is not None
             ]
         if "first_kudos_given" in enabled:
-            first_given = dict(zip(map(attrgetter("kudos_from"), backwards), backwards, strict=True))
-            drafts += [_win_badge("first_kudos_given", w, m) for m, w in first_given.items() if m is not None]
+            givers = timeline.kudos_from
+            first_given = dict(zip(map(givers.__getitem__, backwards), backwards, strict=True))
+            drafts += [
+                _win_badge("first_kudos_given", wins[i], m) for m, i in first_given.items() if m is not None
+            ]
 
     if "comeback" in enabled:
         pause = rules.comeback_pause_days

@@ -16,7 +16,6 @@ from bisect import insort
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from operator import attrgetter
 
 from service.domain.badges import BadgeTracker, compute_win_badges, sprint_finisher_drafts
 from service.domain.challenges import (
@@ -34,6 +33,7 @@ from service.domain.progress_inputs import (
     SprintTally,
     StreakFreeze,
     TeamCalendar,
+    WinColumns,
     WinTimeline,
     is_counted,
     sort_key,
@@ -64,7 +64,7 @@ class ProgressResult:
 
 
 def recompute(
-    wins: Iterable[RecordedWin],
+    wins: Iterable[RecordedWin] | WinColumns,
     sprints: Sequence[SprintScope],
     calendar: TeamCalendar,
     rules: TeamRules,
@@ -77,6 +77,8 @@ def recompute(
 ) -> ProgressResult:
     """All drafts and streak stats for a team's whole history, independent of input order.
 
+    ``wins`` is either the wins themselves or the same wins as ``WinColumns``: same result.
+
     ``today`` is the team's local date; it only affects "current" streaks and challenges
     that can only be judged once their window is over. ``team_ref`` must identify the team
     because source keys are unique across teams (team streaks put it in theirs).
@@ -88,10 +90,13 @@ def recompute(
     drafts += sprint_drafts(sprints, rules, issue_ages)
     if "first_win_of_sprint" in rules.enabled_milestones:
         names = {s.sprint_ref: s.name for s in sprints}
-        backwards = timeline.wins[::-1]  # later entries overwrite earlier ones: the first win stays
-        first_wins = dict(zip(map(attrgetter("sprint_ref"), backwards), backwards, strict=True))
+        refs = timeline.sprint_refs
+        # Later entries overwrite earlier ones, so going backwards keeps each sprint's first win.
+        first_wins = dict(zip(reversed(refs), range(len(refs) - 1, -1, -1), strict=True))
         drafts += [
-            first_win_of_sprint_draft(w, names.get(ref)) for ref, w in first_wins.items() if ref is not None
+            first_win_of_sprint_draft(timeline.wins[i], names.get(ref))
+            for ref, i in first_wins.items()
+            if ref is not None
         ]
     progress: dict[int | str, ChallengeProgress] = {}
     for challenge in challenges:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import compress, count, islice, repeat
-from operator import and_, attrgetter, eq, is_not, itemgetter, lt, not_
+from operator import and_, attrgetter, eq, ge, is_not, itemgetter, lt, not_
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.domain.team_rules import TeamRules
@@ -233,6 +234,116 @@ _get_id = attrgetter("id")
 
 
 @dataclass(frozen=True, slots=True)
+class WinColumns:
+    """Active recorded wins as parallel columns: row ``i`` of every column is one win.
+
+    The form a store hands over a large history in: a handful of long lists costs a fraction of a
+    million ``RecordedWin`` objects to build, and the engine only ever needs a few whole wins (the
+    ones that trigger a draft), which ``row`` builds on demand. ``recompute`` gives the same result
+    for ``WinColumns.of(wins)`` as for ``wins``.
+
+    Source keys are not carried (nothing in the engine reads them); ``row`` leaves them empty.
+    """
+
+    ids: Sequence[int]
+    kinds: Sequence[WinKind]
+    member_refs: Sequence[str | None]
+    occurred_at: Sequence[datetime]  # timezone-aware
+    points: Sequence[float | None]
+    issue_types: Sequence[str | None]
+    sprint_refs: Sequence[str | None]
+    is_bug: Sequence[bool]
+    kudos_from: Sequence[str | None]
+    labels: Sequence[tuple[str, ...]]
+    project_keys: Sequence[str | None]
+    is_subtask: Sequence[bool]
+
+    def __post_init__(self) -> None:
+        lengths = {len(getattr(self, name)) for name in _COLUMNS}
+        if len(lengths) > 1:
+            raise ValueError(f"columns differ in length: {sorted(lengths)}")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def of(cls, wins: Iterable[RecordedWin]) -> WinColumns:
+        """The active wins among ``wins``, in their order (the engine ignores the others anyway)."""
+        active = [w for w in wins if w.status == WinStatus.ACTIVE]
+        return cls(*(list(map(attrgetter(attr), active)) for attr in _COLUMN_ATTRS))
+
+    def row(self, i: int) -> RecordedWin:
+        return RecordedWin(
+            self.ids[i],
+            self.kinds[i],
+            WinStatus.ACTIVE,
+            self.member_refs[i],
+            self.occurred_at[i],
+            self.points[i],
+            "",
+            self.issue_types[i],
+            self.sprint_refs[i],
+            self.is_bug[i],
+            self.kudos_from[i],
+            self.labels[i],
+            self.project_keys[i],
+            self.is_subtask[i],
+        )
+
+    def select(self, positions: Sequence[int]) -> WinColumns:
+        """These rows, in this order."""
+        return WinColumns(*(list(map(getattr(self, name).__getitem__, positions)) for name in _COLUMNS))
+
+    def keep(self, mask: Iterable[bool]) -> WinColumns:
+        """The rows whose flag is true."""
+        flags = list(mask)
+        return WinColumns(*(list(compress(getattr(self, name), flags)) for name in _COLUMNS))
+
+
+_COLUMNS = tuple(f.name for f in fields(WinColumns))
+# The RecordedWin attribute behind each column, in the same order.
+_COLUMN_ATTRS = (
+    "id",
+    "kind",
+    "member_ref",
+    "occurred_at",
+    "points",
+    "issue_type",
+    "sprint_ref",
+    "is_bug",
+    "kudos_from",
+    "labels",
+    "project_key",
+    "is_subtask",
+)
+
+
+class _RowsOf(Sequence[RecordedWin]):
+    """``WinColumns`` seen as a sequence of wins, each built when it is looked at."""
+
+    __slots__ = ("_columns",)
+
+    def __init__(self, columns: WinColumns) -> None:
+        self._columns = columns
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    @overload
+    def __getitem__(self, index: int) -> RecordedWin: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordedWin]: ...
+    def __getitem__(self, index: int | slice) -> RecordedWin | list[RecordedWin]:
+        if isinstance(index, slice):
+            return [self._columns.row(i) for i in range(len(self))[index]]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._columns.row(index)
+
+
+@dataclass(frozen=True, slots=True)
 class DaySlice:
     """The counted wins of one local day: ``timeline.wins[start:end]``."""
 
@@ -246,24 +357,60 @@ class DaySlice:
 class WinTimeline:
     """Counted wins in (occurred_at, id) order, cut into local days of the team's zone.
 
-    Built once per recompute. Columns (``occurred``, ``members``) are extracted with C-level
-    ``map`` so the rules can find "the n-th win of a person" with ``list.index`` instead of
-    looping over a million objects in Python.
+    Built once per recompute. Columns (``occurred``, ``members``, and the ones behind ``kinds``,
+    ``is_bug``, ``kudos_from`` and ``sprint_refs``) let the rules find "the n-th win of a person"
+    with ``list.index`` and C-level ``map`` instead of looping over a million objects in Python.
+    Built from ``WinColumns``, ``wins`` builds each win only when a rule looks at it.
     """
 
     wins: Sequence[RecordedWin]
     occurred: Sequence[datetime]
     members: Sequence[str | None]
     days: Sequence[DaySlice]
+    columns: WinColumns | None = None  # the counted wins as columns, when built from columns
 
     @classmethod
-    def build(cls, wins: Iterable[RecordedWin], calendar: TeamCalendar, rules: TeamRules) -> WinTimeline:
+    def build(
+        cls, wins: Iterable[RecordedWin] | WinColumns, calendar: TeamCalendar, rules: TeamRules
+    ) -> WinTimeline:
+        if isinstance(wins, WinColumns):
+            return cls._from_columns(wins, calendar, rules)
         counted = _counted(wins, rules)
         occurred = _sort_by_instant_then_id(counted)
-        if occurred and (occurred[0].tzinfo is None or occurred[-1].tzinfo is None):
-            raise ValueError("wins must have timezone-aware occurred_at")
+        _require_aware(occurred)
         members = list(map(_get_member, counted))
         return cls(counted, occurred, members, _cut_into_days(occurred, members, calendar))
+
+    @classmethod
+    def _from_columns(cls, columns: WinColumns, calendar: TeamCalendar, rules: TeamRules) -> WinTimeline:
+        counted = _counted_columns(columns, rules)
+        counted = _columns_in_order(counted)
+        occurred = counted.occurred_at
+        _require_aware(occurred)
+        members = counted.member_refs
+        days = _cut_into_days(occurred, members, calendar)
+        return cls(_RowsOf(counted), occurred, members, days, counted)
+
+    def _column(self, name: str, attr: str) -> Sequence[object]:
+        if self.columns is not None:
+            return getattr(self.columns, name)  # type: ignore[no-any-return]
+        return list(map(attrgetter(attr), self.wins))
+
+    @property
+    def kinds(self) -> Sequence[WinKind]:
+        return self._column("kinds", "kind")  # type: ignore[return-value]
+
+    @property
+    def is_bug(self) -> Sequence[bool]:
+        return self._column("is_bug", "is_bug")  # type: ignore[return-value]
+
+    @property
+    def kudos_from(self) -> Sequence[str | None]:
+        return self._column("kudos_from", "kudos_from")  # type: ignore[return-value]
+
+    @property
+    def sprint_refs(self) -> Sequence[str | None]:
+        return self._column("sprint_refs", "sprint_ref")  # type: ignore[return-value]
 
     def index_at(self, instant: datetime) -> int:
         """Index of the first win at or after ``instant``."""
@@ -279,6 +426,11 @@ class WinTimeline:
         except ValueError:
             return None
         return i
+
+
+def _require_aware(occurred: Sequence[datetime]) -> None:
+    if occurred and (occurred[0].tzinfo is None or occurred[-1].tzinfo is None):
+        raise ValueError("wins must have timezone-aware occurred_at")
 
 
 def _counted(wins: Iterable[RecordedWin], rules: TeamRules) -> list[RecordedWin]:
@@ -302,6 +454,35 @@ def _counted(wins: Iterable[RecordedWin], rules: TeamRules) -> list[RecordedWin]
                 continue
         out.append(w)
     return out
+
+
+def _counted_columns(columns: WinColumns, rules: TeamRules) -> WinColumns:
+    """``_counted`` for columns (every row is active): the same verdicts, one flag per row."""
+    counted_kind = list(map(COUNTED_KINDS.__contains__, columns.kinds))
+    if rules.counts_every_ticket:
+        return columns if all(counted_kind) else columns.keep(counted_kind)
+    memo: dict[tuple[object, ...], bool] = {}
+
+    def counts(kind: WinKind, *shape: object) -> bool:
+        if kind != WinKind.TICKET:
+            return kind in COUNTED_KINDS
+        verdict = memo.get(shape)
+        if verdict is None:
+            verdict = memo[shape] = rules.counts(*shape)  # type: ignore[arg-type]
+        return verdict
+
+    shapes = (columns.issue_types, columns.labels, columns.project_keys, columns.points, columns.is_subtask)
+    return columns.keep(map(counts, columns.kinds, *shapes))
+
+
+def _columns_in_order(columns: WinColumns) -> WinColumns:
+    """The rows in (occurred_at, id) order; one comparison pass when they already are (the store's order)."""
+    occurred, ids = columns.occurred_at, columns.ids
+    not_increasing = compress(count(), map(ge, occurred, islice(occurred, 1, None)))
+    if all(occurred[i] == occurred[i + 1] and ids[i] < ids[i + 1] for i in not_increasing):
+        return columns
+    order = sorted(range(len(columns)), key=lambda i: (occurred[i], ids[i]))
+    return columns.select(order)
 
 
 def _sort_by_instant_then_id(wins: list[RecordedWin]) -> list[datetime]:

@@ -7,7 +7,14 @@ from hypothesis import strategies as st
 
 from service.domain.challenges import Challenge
 from service.domain.progress import ProgressResult, ProgressState, recompute
-from service.domain.progress_inputs import RecordedWin, SprintScope, StreakFreeze, TeamCalendar, sort_key
+from service.domain.progress_inputs import (
+    RecordedWin,
+    SprintScope,
+    StreakFreeze,
+    TeamCalendar,
+    WinColumns,
+    sort_key,
+)
 from service.domain.team_rules import TeamRules
 from service.domain.wins import WinKind, WinStatus
 
@@ -23,6 +30,14 @@ RULES = (
     TeamRules(streak_thresholds=(2, 3, 5), comeback_pause_days=3, bug_squasher_bugs=2),
     TeamRules(
         issue_types=frozenset({"story"}), min_points=1, streak_thresholds=(2, 4), comeback_pause_days=2
+    ),
+    TeamRules(
+        required_labels=frozenset({"web", "infra"}),
+        excluded_labels=frozenset({"chore"}),
+        projects=frozenset({"WEB", "OPS"}),
+        count_subtasks=False,
+        streak_thresholds=(2, 3),
+        bug_squasher_bugs=2,
     ),
 )
 SPRINTS = (
@@ -80,6 +95,9 @@ def win_lists(draw: st.DrawFn) -> list[RecordedWin]:
                 sprint_ref=draw(st.sampled_from(["S1", "S2", "S9", None])),
                 is_bug=draw(st.booleans()),
                 kudos_from=draw(st.sampled_from(MEMBERS)) if kind == WinKind.KUDOS else None,
+                labels=draw(st.sampled_from([(), ("web",), ("infra", "web"), ("chore", "web"), ("chore",)])),
+                project_key=draw(st.sampled_from(["WEB", "OPS", "LAB", None])),
+                is_subtask=draw(st.booleans()),
             )
         )
     return wins
@@ -93,7 +111,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 def run(
-    wins: list[RecordedWin], calendar: TeamCalendar, rules: TeamRules, frozen: list[StreakFreeze]
+    wins: list[RecordedWin] | WinColumns, calendar: TeamCalendar, rules: TeamRules, frozen: list[StreakFreeze]
 ) -> ProgressResult:
     return recompute(wins, SPRINTS, calendar, rules, frozen, TODAY, challenges=CHALLENGES, team_ref="t1")
 
@@ -115,6 +133,24 @@ def test_recompute_is_order_independent_and_repeatable(
     assert run(wins, calendar, rules, frozen) == first
     keys = [(d.kind, d.source_key) for d in first.drafts]
     assert len(keys) == len(set(keys)), "duplicate draft identity"
+
+
+@SETTINGS
+@given(
+    win_lists(),
+    st.sampled_from(CALENDARS),
+    st.sampled_from(RULES),
+    freezes,
+    st.randoms(use_true_random=False),
+)
+def test_columns_give_exactly_the_result_of_wins(
+    wins: list[RecordedWin], calendar: TeamCalendar, rules: TeamRules, frozen: list[StreakFreeze], rnd
+) -> None:  # type: ignore[no-untyped-def]
+    """The store hands large histories over as columns: every draft, streak and challenge is the same,
+    whether the columns come in (occurred_at, id) order or not."""
+    expected = run(wins, calendar, rules, frozen)
+    assert run(WinColumns.of(sorted(wins, key=sort_key)), calendar, rules, frozen) == expected
+    assert run(WinColumns.of(rnd.sample(wins, len(wins))), calendar, rules, frozen) == expected
 
 
 @SETTINGS

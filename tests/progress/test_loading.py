@@ -1,0 +1,207 @@
+"""Loading a team's history: Postgres's columnar path and the portable row path give the engine the same.
+
+On Postgres ``load_team_inputs`` fetches the counted wins as arrays (``WinColumns``); SQLite (and any
+other database) streams rows into ``RecordedWin`` objects. Both are checked on the same varied history
+(ties, retractions, kudos, forgotten givers, tickets in several sprints, a deleted sprint, wins without
+a ticket) under team rules that filter on every ticket attribute.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, insert, select, text
+
+from service import migrate
+from service.db import Database
+from service.domain.progress_inputs import WinColumns
+from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
+from service.models.progress import StreakStat
+from service.progress_store import (
+    _load_sprints,
+    _load_win_columns,
+    _load_wins,
+    load_team_inputs,
+    recompute_team,
+    run_recompute,
+)
+from tests.conftest import _empty_tables
+
+START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday; the history crosses Berlin's DST switch
+TODAY = date(2026, 5, 15)
+RULES: dict[str, dict[str, Any]] = {
+    "default": {},
+    "labels": {"required_labels": ["web", "infra"], "excluded_labels": ["chore"]},
+    "issue types": {"issue_types": ["story", "BUG"], "bug_squasher_bugs": 2},
+    "projects, points, subtasks": {"projects": ["WEB", "OPS"], "min_points": 1, "count_subtasks": False},
+}
+
+
+@pytest.fixture
+def postgres(postgres_url: str) -> Iterator[Database]:
+    database = Database(postgres_url)
+    _empty_tables(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 'loading.db'}")
+    migrate.upgrade(database)
+    yield database
+    database.dispose()
+
+
+def seed(database: Database, seed: int, rules: dict[str, Any]) -> None:
+    """A team's history with explicit ids, so two databases hold exactly the same rows."""
+    rng = random.Random(seed)
+    at = lambda: START + timedelta(minutes=30 * rng.randrange(0, 48 * 70))  # noqa: E731 (ties on purpose)
+    now = START
+    with database.transaction() as session:
+        session.execute(
+            insert(Team),
+            [{"id": 1, "slug": "web", "name": "Web", "timezone": "Europe/Berlin", "rules": rules}],
+        )
+        session.execute(
+            insert(Member),
+            [{"id": m, "jira_account_id": f"acc-{m}", "display_name": f"P{m}"} for m in range(1, 7)],
+        )
+        sprints = []
+        for n in range(5):
+            begin = START + timedelta(days=12 * n)  # overlapping windows: a ticket can sit in two
+            sprints.append(
+                {
+                    "id": n + 1,
+                    "team_id": 1,
+                    "name": f"Sprint {n + 1}",
+                    "state": "deleted" if n == 4 else "closed",
+                    "start_at": begin,
+                    "end_at": begin + timedelta(days=14),
+                    "completed_at": begin + timedelta(days=14, hours=rng.choice([-30, 0, 5])),
+                }
+            )
+        session.execute(insert(Sprint), sprints)
+        tickets = []
+        for n in range(1, 181):
+            tickets.append(
+                {
+                    "id": n,
+                    "team_id": 1,
+                    "issue_key": f"{rng.choice(['WEB', 'OPS', 'LAB'])}-{n}",
+                    "project_key": rng.choice(["WEB", "OPS", "LAB"]),
+                    "issue_type": rng.choice(["Story", "Bug", "bug", "BUG", "Task", None, "Sub-task"]),
+                    "is_subtask": rng.random() < 0.2,
+                    "labels": rng.choice([[], ["web"], ["infra", "web"], ["chore"], ["chore", "web"]]),
+                    "points": rng.choice([None, 0.5, 1.0, 3.0, 5.0]),
+                    "done": True,
+                    "done_at": at(),
+                    "assignee_id": rng.choice([None, 1, 2, 3, 4, 5, 6]),
+                }
+            )
+        session.execute(insert(Ticket), tickets)
+        links = {
+            (sprint, ticket["id"])
+            for ticket in tickets
+            for sprint in rng.sample(range(1, 6), rng.choice([0, 1, 1, 2, 3]))
+        }
+        session.execute(insert(sprint_tickets), [{"sprint_id": s, "ticket_id": t} for s, t in sorted(links)])
+        wins = []
+        for ticket in tickets[:170]:
+            wins.append(_win(len(wins) + 1, "ticket", "jira", ticket["issue_key"], at(), rng, now))
+        for n in range(10):  # a ticket we never saw: no ticket row to join
+            wins.append(_win(len(wins) + 1, "ticket", "jira", f"GONE-{n}", at(), rng, now))
+        for n in range(40):
+            wins.append(_win(len(wins) + 1, "manual", "slack", f"m-{n}", at(), rng, now))
+        for n in range(40):
+            giver = rng.choice([{"member_id": rng.randrange(1, 7)}, {"member_id": None, "forgotten": True}])
+            win = _win(len(wins) + 1, "kudos", "slack", f"k-{n}", at(), rng, now)
+            wins.append({**win, "details": {"kudos_from": giver}})
+        wins.append(_win(len(wins) + 1, "badge", "engine", "badge:first_win:1:1", at(), rng, now))
+        session.execute(insert(Win), wins)
+        if database.dialect == "postgresql":  # explicit ids leave the sequences behind
+            for table in ("teams", "members", "sprints", "tickets", "wins"):
+                session.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}")
+                )
+
+
+def _win(
+    win_id: int, kind: str, source: str, key: str, at: datetime, rng: random.Random, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": win_id,
+        "team_id": 1,
+        "kind": kind,
+        "status": "retracted" if rng.random() < 0.1 else "active",
+        "title": key,
+        "member_id": rng.choice([None, 1, 2, 3, 4, 5, 6, 6, 6]),
+        "points": rng.choice([None, 1.0, 2.0]),
+        "source": source,
+        "source_key": key,
+        "occurred_at": at,
+        "details": {},
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _portable(database: Database) -> WinColumns:
+    with database.transaction() as session:
+        _, ticket_sprints, _ = _load_sprints(session, 1)
+        return WinColumns.of(_load_wins(session, 1, ticket_sprints))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("rules", list(RULES))
+@pytest.mark.parametrize("history", [1, 2, 3])
+def test_postgres_columns_equal_the_portable_rows(postgres: Database, rules: str, history: int) -> None:
+    seed(postgres, history, RULES[rules])
+    with postgres.transaction() as session:
+        _, ticket_sprints, _ = _load_sprints(session, 1)
+        columns = _load_win_columns(session, 1, ticket_sprints)
+    rows = _portable(postgres)
+    with postgres.sessions() as session:
+        active = session.scalar(
+            select(func.count()).where(Win.status == "active", Win.kind.in_(["ticket", "manual", "kudos"]))
+        )
+    assert len(columns) == active  # every active counted win, no more
+    assert columns == rows  # column by column, in the same (occurred_at, id) order
+    assert any(rows.sprint_refs) and any(rows.is_bug) and any(rows.kudos_from) and any(rows.labels)
+    with postgres.transaction() as session:
+        inputs = load_team_inputs(session, 1)
+    assert isinstance(inputs.wins, WinColumns)
+    from_rows = replace(inputs, wins=[rows.row(i) for i in range(len(rows))])
+    assert run_recompute(inputs, TODAY) == run_recompute(from_rows, TODAY)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("rules", list(RULES))
+def test_recompute_stores_the_same_on_sqlite_and_postgres(
+    postgres: Database, sqlite: Database, rules: str
+) -> None:
+    stored = []
+    for database in (sqlite, postgres):
+        seed(database, 4, RULES[rules])
+        with database.transaction() as session:
+            changes = recompute_team(session, 1, TODAY)
+        assert changes.created, "the history earns badges and streaks"
+        with database.transaction() as session:  # a second run finds nothing to change
+            assert recompute_team(session, 1, TODAY).nothing
+        with database.sessions() as session:
+            wins = session.execute(
+                select(Win.kind, Win.source_key, Win.status, Win.title, Win.member_id, Win.occurred_at).where(
+                    Win.source == "engine", Win.status == "active"
+                )
+            ).all()
+            stats = (StreakStat.member_id, StreakStat.current, StreakStat.best, StreakStat.last_day)
+            streaks = session.execute(select(*stats)).all()
+        # Sorted here: the two databases order NULLs and strings differently.
+        stored.append((sorted(wins), sorted(streaks, key=lambda r: (r.member_id is None, r.member_id or 0))))
+    assert stored[0] == stored[1]
