@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -132,7 +132,7 @@ def load_team_inputs(session: Session, team_id: int) -> TeamInputs:
     sprints, ticket_sprints, scope_sources = _load_sprints(session, team_id)
     wins: list[RecordedWin] | WinColumns
     if _is_postgres(session):
-        wins = _load_win_columns(session, team_id, ticket_sprints)
+        wins = _load_win_columns(session, team_id, ticket_sprints, rules)
     else:
         wins = list(_load_wins(session, team_id, ticket_sprints))
     return TeamInputs(
@@ -403,16 +403,26 @@ def _load_wins(
 # The counted wins as columns, one array per column (Postgres). A million wins come back as a dozen
 # values instead of a million rows: psycopg decodes each binary array in C, and no RecordedWin is
 # built. Same rows, joins and order as ``_load_wins`` (the portable loader, which the tests compare
-# it with); kinds travel as their position in the parameter array.
+# it with); kinds travel as their position in the parameter array. Labels, projects and subtasks
+# are only read by ticket filters, so they are fetched only for rules that have some.
+_WIN_COLUMNS = (
+    "id",
+    "kind",
+    "member_id",
+    "occurred_at",
+    "points",
+    "giver",
+    "ticket_id",
+    "issue_type",
+)
+_TICKET_FILTER_COLUMNS = ("labels", "project_key", "is_subtask")
 _WIN_COLUMNS_SQL = """
-SELECT array_agg(id), array_agg(kind), array_agg(member_id), array_agg(occurred_at), array_agg(points),
-       array_agg(giver), array_agg(ticket_id), array_agg(issue_type), array_agg(labels),
-       array_agg(project_key), array_agg(is_subtask)
+SELECT {arrays}
 FROM (
     SELECT w.id, array_position(%(kinds)s::text[], w.kind::text)::int2 AS kind, w.member_id,
            w.occurred_at, w.points,
-           CAST(w.details #>> '{kudos_from,member_id}' AS integer) AS giver,
-           t.id AS ticket_id, t.issue_type, t.labels::text AS labels, t.project_key, t.is_subtask
+           CAST(w.details #>> '{{kudos_from,member_id}}' AS integer) AS giver,
+           t.id AS ticket_id, t.issue_type{filters}
     FROM wins AS w
     LEFT OUTER JOIN tickets AS t
         ON w.kind = 'ticket' AND w.source = 'jira' AND t.issue_key = w.source_key
@@ -422,9 +432,18 @@ FROM (
 """
 
 
+def _win_columns_sql(with_filters: bool) -> str:
+    columns = _WIN_COLUMNS + (_TICKET_FILTER_COLUMNS if with_filters else ())
+    return _WIN_COLUMNS_SQL.format(
+        arrays=", ".join(f"array_agg({c})" for c in columns),
+        filters=", t.labels::text AS labels, t.project_key, t.is_subtask" if with_filters else "",
+    )
+
+
 def _load_win_columns(
-    session: Session, team_id: int, ticket_sprints: dict[int, list[_SprintWindow]]
+    session: Session, team_id: int, ticket_sprints: dict[int, list[_SprintWindow]], rules: TeamRules
 ) -> WinColumns:
+    with_filters = not rules.counts_every_ticket
     driver = session.connection().connection.driver_connection
     with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
         # One sort of a million rows: in memory it takes a third of the time of an external merge.
@@ -432,30 +451,16 @@ def _load_win_columns(
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL TimeZone = 'UTC'")  # instants come back in UTC, as UTCDateTime hands them
-        cursor.execute(_WIN_COLUMNS_SQL, {"kinds": _COUNTED, "team_id": team_id})
+        cursor.execute(_win_columns_sql(with_filters), {"kinds": _COUNTED, "team_id": team_id})
         row = cursor.fetchone()
     if row is None or row[0] is None:  # array_agg over no rows is NULL
-        return WinColumns(*([] for _ in range(12)))
-    (
-        ids,
-        kind_codes,
-        member_ids,
-        occurred,
-        points,
-        givers,
-        ticket_ids,
-        issue_types,
-        labels,
-        projects,
-        subtasks,
-    ) = row
+        row = ([],) * (len(_WIN_COLUMNS) + (len(_TICKET_FILTER_COLUMNS) if with_filters else 0))
+    ids, kind_codes, member_ids, occurred, points, givers, ticket_ids, issue_types = row[: len(_WIN_COLUMNS)]
     kinds = [None, *(WinKind(k) for k in _COUNTED)]  # array_position counts from 1
     prefix = f"{team_id}:"
     refs = {m: prefix + str(m) for m in {*member_ids, *givers} if m is not None}
     is_bug = {t: t is not None and t.casefold() == _BUG for t in set(issue_types)}
-    # Few distinct label sets: each JSON text is parsed once.
-    label_sets = {text: _labels_of(text) for text in set(labels)}
-    return WinColumns(
+    columns = WinColumns(
         ids=ids,
         kinds=list(map(kinds.__getitem__, kind_codes)),
         member_refs=list(map(refs.get, member_ids)),
@@ -465,6 +470,13 @@ def _load_win_columns(
         sprint_refs=_sprint_refs(ticket_ids, occurred, ticket_sprints),
         is_bug=list(map(is_bug.__getitem__, issue_types)),
         kudos_from=list(map(refs.get, givers)),
+    )
+    if not with_filters:
+        return columns
+    labels, projects, subtasks = row[len(_WIN_COLUMNS) :]
+    label_sets = {text: _labels_of(text) for text in set(labels)}  # few distinct sets: each parsed once
+    return replace(
+        columns,
         labels=list(map(label_sets.__getitem__, labels)),
         project_keys=projects,
         is_subtask=list(map(bool, subtasks)),  # NULL (no ticket) is False, as in _load_wins

@@ -7,12 +7,12 @@ arithmetic is what lets a recompute over a million wins stay within its time bud
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import compress, count, islice, repeat
 from operator import and_, attrgetter, eq, ge, is_not, itemgetter, lt, not_
-from typing import overload
+from typing import Any, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.domain.team_rules import TeamRules
@@ -243,6 +243,9 @@ class WinColumns:
     for ``WinColumns.of(wins)`` as for ``wins``.
 
     Source keys are not carried (nothing in the engine reads them); ``row`` leaves them empty.
+    ``labels``, ``project_keys`` and ``is_subtask`` are only read by the rules' ticket filters: a
+    store may leave them out (None) when the team's rules count every ticket, and ``row`` then gives
+    the defaults. Rules that do filter refuse columns without them.
     """
 
     ids: Sequence[int]
@@ -254,17 +257,27 @@ class WinColumns:
     sprint_refs: Sequence[str | None]
     is_bug: Sequence[bool]
     kudos_from: Sequence[str | None]
-    labels: Sequence[tuple[str, ...]]
-    project_keys: Sequence[str | None]
-    is_subtask: Sequence[bool]
+    labels: Sequence[tuple[str, ...]] | None = None
+    project_keys: Sequence[str | None] | None = None
+    is_subtask: Sequence[bool] | None = None
 
     def __post_init__(self) -> None:
-        lengths = {len(getattr(self, name)) for name in _COLUMNS}
+        lengths = {len(column) for column in self._present()}
         if len(lengths) > 1:
             raise ValueError(f"columns differ in length: {sorted(lengths)}")
+        filters = (self.labels, self.project_keys, self.is_subtask)
+        if any(c is None for c in filters) and any(c is not None for c in filters):
+            raise ValueError("labels, project_keys and is_subtask come together or not at all")
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def has_ticket_filters(self) -> bool:
+        return self.labels is not None
+
+    def _present(self) -> Iterator[Sequence[object]]:
+        return (column for name in _COLUMNS if (column := getattr(self, name)) is not None)
 
     @classmethod
     def of(cls, wins: Iterable[RecordedWin]) -> WinColumns:
@@ -285,19 +298,22 @@ class WinColumns:
             self.sprint_refs[i],
             self.is_bug[i],
             self.kudos_from[i],
-            self.labels[i],
-            self.project_keys[i],
-            self.is_subtask[i],
+            () if self.labels is None else self.labels[i],
+            None if self.project_keys is None else self.project_keys[i],
+            False if self.is_subtask is None else self.is_subtask[i],
         )
+
+    def _each(self, change: Callable[[Sequence[Any]], list[Any]]) -> WinColumns:
+        return WinColumns(*(None if (c := getattr(self, name)) is None else change(c) for name in _COLUMNS))
 
     def select(self, positions: Sequence[int]) -> WinColumns:
         """These rows, in this order."""
-        return WinColumns(*(list(map(getattr(self, name).__getitem__, positions)) for name in _COLUMNS))
+        return self._each(lambda column: list(map(column.__getitem__, positions)))
 
     def keep(self, mask: Iterable[bool]) -> WinColumns:
         """The rows whose flag is true."""
         flags = list(mask)
-        return WinColumns(*(list(compress(getattr(self, name), flags)) for name in _COLUMNS))
+        return self._each(lambda column: list(compress(column, flags)))
 
 
 _COLUMNS = tuple(f.name for f in fields(WinColumns))
@@ -461,6 +477,9 @@ def _counted_columns(columns: WinColumns, rules: TeamRules) -> WinColumns:
     counted_kind = list(map(COUNTED_KINDS.__contains__, columns.kinds))
     if rules.counts_every_ticket:
         return columns if all(counted_kind) else columns.keep(counted_kind)
+    labels, projects, subtasks = columns.labels, columns.project_keys, columns.is_subtask
+    if labels is None or projects is None or subtasks is None:
+        raise ValueError("these rules filter tickets: the columns must carry labels, projects and subtasks")
     memo: dict[tuple[object, ...], bool] = {}
 
     def counts(kind: WinKind, *shape: object) -> bool:
@@ -471,8 +490,9 @@ def _counted_columns(columns: WinColumns, rules: TeamRules) -> WinColumns:
             verdict = memo[shape] = rules.counts(*shape)  # type: ignore[arg-type]
         return verdict
 
-    shapes = (columns.issue_types, columns.labels, columns.project_keys, columns.points, columns.is_subtask)
-    return columns.keep(map(counts, columns.kinds, *shapes))
+    return columns.keep(
+        map(counts, columns.kinds, columns.issue_types, labels, projects, columns.points, subtasks)
+    )
 
 
 def _columns_in_order(columns: WinColumns) -> WinColumns:

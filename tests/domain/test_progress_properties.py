@@ -1,7 +1,9 @@
 """Properties of the progress engine: order independence and live == recompute."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -151,6 +153,13 @@ def test_columns_give_exactly_the_result_of_wins(
     expected = run(wins, calendar, rules, frozen)
     assert run(WinColumns.of(sorted(wins, key=sort_key)), calendar, rules, frozen) == expected
     assert run(WinColumns.of(rnd.sample(wins, len(wins))), calendar, rules, frozen) == expected
+    # Without what only ticket filters read: enough for rules that count every ticket, refused by others.
+    bare = replace(WinColumns.of(wins), labels=None, project_keys=None, is_subtask=None)
+    if rules.counts_every_ticket:
+        assert run(bare, calendar, rules, frozen) == expected
+    else:
+        with pytest.raises(ValueError, match="filter tickets"):
+            run(bare, calendar, rules, frozen)
 
 
 @SETTINGS
