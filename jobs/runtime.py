@@ -23,8 +23,16 @@ class Runtime:
         """The process's group-committing writer for webhook deliveries, for the current database."""
         writer = self._inbox_writer
         if writer is None or writer.database is not self.database:
+            if writer is not None:
+                writer.close()
             writer = self._inbox_writer = InboxWriter(self.database)
         return writer
+
+    def close(self) -> None:
+        """Return held connections and close the pool."""
+        if self._inbox_writer is not None:
+            self._inbox_writer.close()
+        self.database.dispose()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -58,5 +66,5 @@ def reset() -> None:
     global _current
     with _lock:
         if _current is not None:
-            _current.database.dispose()
+            _current.close()
         _current = None

@@ -13,6 +13,7 @@ its own, and skipping ``BEGIN`` and ``COMMIT`` saves two round trips per group.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -22,11 +23,13 @@ from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from service.db import Database
 from service.inbox import Delivery
 from service.models import InboundEvent, utcnow
 
+HOLD_SECONDS = 60.0
 MAX_GROUP = 64  # bounds one statement's size; a busy process commits every few milliseconds anyway
 COLUMNS = ("source", "delivery_id", "event_type", "state", "body", "payload_ts_ms", "received_at", "attempts")
 
@@ -58,6 +61,8 @@ class InboxWriter:
         self._lock = threading.Lock()
         self._queue: list[_Waiting] = []
         self._busy = False
+        self._held: PoolProxiedConnection | None = None
+        self._held_since = 0.0
         self.groups_written = 0  # statistics: rows_written / groups_written is the grouping achieved
         self.rows_written = 0
 
@@ -163,27 +168,22 @@ class InboxWriter:
     def _execute(
         self, rows: Sequence[dict[str, Any]], params: dict[str, Any]
     ) -> dict[tuple[str, str], Stored]:
-        """Insert the rows, then read back those already there; on one pooled connection, in autocommit."""
-        engine = self.database.engine
-        dialect = engine.dialect
+        """Insert the rows, then read back those already there (only the leader gets here)."""
+        dialect = self.database.engine.dialect
         insert = _insert_sql(dialect, len(rows))
         driver_error = dialect.loaded_dbapi.Error
-        try:
-            connection = engine.raw_connection()
-        except driver_error as error:  # the database is down: SQLAlchemy's error, as elsewhere
-            raise DBAPIError.instance(None, None, error, driver_error) from error
+        connection = self._connection()
         dbapi = connection.dbapi_connection
         cursor = None
         try:
-            dialect.set_isolation_level(dbapi, "AUTOCOMMIT")
             cursor = dbapi.cursor()
             cursor.execute(insert.sql, insert.bind(params))
             new_ids = {(source, delivery_id): row_id for row_id, source, delivery_id in cursor.fetchall()}
-            stored = {key: Stored(row_id, True, "") for key, row_id in new_ids.items()}
-            for row in rows:
-                key = (row["source"], row["delivery_id"])
-                if key in stored:
-                    stored[key] = Stored(stored[key].id, True, row["state"])
+            stored = {
+                key: Stored(new_ids[key], True, row["state"])
+                for row in rows
+                if (key := (row["source"], row["delivery_id"])) in new_ids
+            }
             # Deliveries stored before (or by a concurrent group): read back their ids and states.
             missing: dict[str, list[str]] = {}
             for source, delivery_id in {(row["source"], row["delivery_id"]) for row in rows} - stored.keys():
@@ -195,17 +195,44 @@ class InboxWriter:
                 for row_id, delivery_id, state in cursor.fetchall():
                     stored[(source, delivery_id)] = Stored(row_id, False, state)
             cursor.close()
-            dialect.reset_isolation_level(dbapi)
         except driver_error as error:
-            # The driver's own error: drop a broken connection, and hand callers SQLAlchemy's.
+            # In autocommit a failed statement leaves the connection usable; a broken one goes.
             if dialect.is_disconnect(error, dbapi, cursor):
+                self._held = None
                 connection.invalidate(error)
-            else:
-                dialect.reset_isolation_level(dbapi)
+                connection.close()
             raise DBAPIError.instance(insert.sql, None, error, driver_error) from error
-        finally:
-            connection.close()
         return stored
+
+    def _connection(self) -> PoolProxiedConnection:
+        """The writer's own pooled connection, kept in autocommit between groups.
+
+        Only one group is written at a time, so one connection is all a process needs; keeping it
+        saves a pool checkout, a reset and two mode switches per group. It goes back to the pool
+        every ``HOLD_SECONDS``, so that recycling and a disposed engine take effect.
+        """
+        held = self._held
+        if held is not None and time.monotonic() - self._held_since < HOLD_SECONDS:
+            return held
+        self.close()
+        engine = self.database.engine
+        driver_error = engine.dialect.loaded_dbapi.Error
+        try:
+            connection = engine.raw_connection()
+        except driver_error as error:  # the database is down: SQLAlchemy's error, as elsewhere
+            raise DBAPIError.instance(None, None, error, driver_error) from error
+        engine.dialect.set_isolation_level(connection.dbapi_connection, "AUTOCOMMIT")
+        self._held, self._held_since = connection, time.monotonic()
+        return connection
+
+    def close(self) -> None:
+        """Give the held connection back to the pool (the runtime calls this when it closes)."""
+        held, self._held = self._held, None
+        if held is not None:
+            try:
+                self.database.engine.dialect.reset_isolation_level(held.dbapi_connection)
+            finally:
+                held.close()
 
 
 def _wake(waiting: _Waiting) -> None:

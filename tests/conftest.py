@@ -128,7 +128,7 @@ def make_app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[AppFact
         queue = runtime_of(app).queue
         if isinstance(queue, InProcessJobQueue):
             queue.wait_idle(30)  # follow-up jobs must not outlive the test's database
-        runtime_of(app).database.dispose()
+        runtime_of(app).close()
     job_runtime.reset()
 
 

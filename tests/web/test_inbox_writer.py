@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from service.inbox import Delivery
-from service.inbox_writer import InboxWriter, Stored
+from service.inbox_writer import Stored
 from service.models import InboundEvent, InboxState
 from service.web.extensions import runtime_of
 from tests.conftest import AppFactory, load_jira, post_jira
@@ -77,7 +77,7 @@ def _wait_for(condition: object, timeout: float = 10.0) -> None:
 
 def test_deliveries_arriving_during_a_commit_share_the_next_one(make_app: AppFactory) -> None:
     app = make_app("postgres")
-    writer = InboxWriter(runtime_of(app).database)
+    writer = runtime_of(app).inbox_writer
     blocker = _hold_row_lock(runtime_of(app).database.url, "first")
     results: dict[str, Stored] = {}
 
@@ -104,7 +104,7 @@ def test_deliveries_arriving_during_a_commit_share_the_next_one(make_app: AppFac
 
 def test_a_bad_row_fails_alone_not_its_group(make_app: AppFactory) -> None:
     app = make_app("postgres")
-    writer = InboxWriter(runtime_of(app).database)
+    writer = runtime_of(app).inbox_writer
     blocker = _hold_row_lock(runtime_of(app).database.url, "first")
     outcomes: dict[str, Stored | Exception] = {}
 
@@ -136,7 +136,7 @@ def test_a_bad_row_fails_alone_not_its_group(make_app: AppFactory) -> None:
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_the_same_delivery_twice_in_one_group(make_app: AppFactory, backend: str) -> None:
     app = make_app(backend)
-    writer = InboxWriter(runtime_of(app).database)
+    writer = runtime_of(app).inbox_writer
     # Called directly, a group is whatever queued: write one with a repeated delivery.
     answers = writer.store_group([delivery("twice"), delivery("other"), delivery("twice")])
     assert [(a.new, a.state) for a in answers] == [
@@ -152,7 +152,7 @@ def test_the_same_delivery_twice_in_one_group(make_app: AppFactory, backend: str
 def test_a_stored_timestamp_reads_back_as_utc_on_sqlite(make_app: AppFactory) -> None:
     app = make_app("sqlite")
     before = time.time()
-    InboxWriter(runtime_of(app).database).store(delivery("when"))
+    runtime_of(app).inbox_writer.store(delivery("when"))
     with runtime_of(app).database.sessions() as session:
         received = session.scalar(select(InboundEvent.received_at))
     assert received is not None and received.utcoffset() is not None
