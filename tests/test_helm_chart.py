@@ -122,6 +122,7 @@ def test_values_yaml_parses_and_holds_the_production_defaults() -> None:
         log_level=config["logLevel"],
         queue_name=config["queueName"],
         inbox_batch_size=config["inboxBatchSize"],
+        drain_request_interval_ms=config["drainRequestIntervalMs"],
         max_body_bytes=config["maxBodyBytes"],
     ).validate()
 
@@ -254,7 +255,7 @@ def test_secrets_live_in_the_secret_and_never_in_the_configmap() -> None:
         assert f"{name}:" in secret, f"{name} is missing from secret.yaml"
         assert name not in configmap, f"{name} would be stored in the ConfigMap"
     assert secret.lstrip().startswith("{{- if not .Values.existingSecret }}")
-    for name in ("ENV", "PUBLIC_URL", "LOG_LEVEL", "INBOX_BATCH_SIZE"):
+    for name in ("ENV", "PUBLIC_URL", "LOG_LEVEL", "INBOX_BATCH_SIZE", "DRAIN_REQUEST_INTERVAL_MS"):
         assert f"{PREFIX}{name}:" in configmap
 
 
