@@ -30,24 +30,25 @@ def body_delivery_id(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
+def delivery_row(delivery: Delivery) -> dict[str, Any]:
+    """The inbox row for a delivery, cut to the columns' lengths."""
+    return {
+        "source": delivery.source,
+        "delivery_id": delivery.delivery_id[:200],
+        "event_type": delivery.event_type[:100],
+        "state": delivery.state,
+        "body": delivery.body,
+        "payload_ts_ms": delivery.payload_ts_ms,
+        "received_at": utcnow(),
+        "attempts": 0,
+    }
+
+
 def store_delivery(session: Session | Connection, delivery: Delivery) -> tuple[int, bool]:
     """Insert the delivery unless it is already there; return its id and whether it is new."""
-    delivery_id = delivery.delivery_id[:200]
-    new_id = insert_one_returning_id(
-        session,
-        InboundEvent.__table__,
-        {
-            "source": delivery.source,
-            "delivery_id": delivery_id,
-            "event_type": delivery.event_type[:100],
-            "state": delivery.state,
-            "body": delivery.body,
-            "payload_ts_ms": delivery.payload_ts_ms,
-            "received_at": utcnow(),
-            "attempts": 0,
-        },
-        ["source", "delivery_id"],
-    )
+    row = delivery_row(delivery)
+    delivery_id = row["delivery_id"]
+    new_id = insert_one_returning_id(session, InboundEvent.__table__, row, ["source", "delivery_id"])
     if new_id is not None:
         return new_id, True
     existing = session.scalar(

@@ -26,8 +26,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import PoolProxiedConnection
 
 from service.db import Database
-from service.inbox import Delivery
-from service.models import InboundEvent, utcnow
+from service.inbox import Delivery, delivery_row
+from service.models import InboundEvent
 
 HOLD_SECONDS = 60.0
 MAX_GROUP = 64  # bounds one statement's size; a busy process commits every few milliseconds anyway
@@ -147,7 +147,7 @@ class InboxWriter:
                     waiting.error = single_error
 
     def _write_together(self, group: Sequence[_Waiting]) -> None:
-        rows = [_row(waiting.delivery) for waiting in group]
+        rows = [delivery_row(waiting.delivery) for waiting in group]
         dialect = self.database.engine.dialect
         to_db = _bind_processors(dialect)
         params: dict[str, Any] = {
@@ -238,19 +238,6 @@ class InboxWriter:
 def _wake(waiting: _Waiting) -> None:
     if waiting.wakeup is not None and waiting.wakeup.locked():
         waiting.wakeup.release()
-
-
-def _row(delivery: Delivery) -> dict[str, Any]:
-    return {
-        "source": delivery.source,
-        "delivery_id": delivery.delivery_id[:200],
-        "event_type": delivery.event_type[:100],
-        "state": delivery.state,
-        "body": delivery.body,
-        "payload_ts_ms": delivery.payload_ts_ms,
-        "received_at": utcnow(),
-        "attempts": 0,
-    }
 
 
 @cache
