@@ -1,31 +1,44 @@
 """Benchmark: a team's full progress recompute end to end on Postgres (load, domain, store).
 
 ``bench/progress.py`` times the pure domain. This one seeds a database with N ticket wins (and their
-tickets) for one team, 50 people over two years, then times ``recompute_team`` (what the job runs):
-the first run stores the engine's wins, the later ones find nothing to change.
+tickets) for one team, 50 people over two years, then times what ``jobs.progress.update_progress`` runs
+for the team, phase by phase: loading the inputs and the domain's recompute (collector paused, as the
+job does), then storing the result. The first run stores the engine's wins; the later ones find nothing
+to change, and the figures are their medians.
 
-Usage: ``python -m bench.progress_db [--wins 1000000] [--reps 3]``
+``--sprints`` also puts the tickets in two-week sprints (about 80% of them, as committed scope) and
+gives them a creation time, so the sprint milestones and the oldest-open-ticket milestone have their
+full inputs to load, as a Jira team's history would.
+
+Usage: ``python -m bench.progress_db [--wins 1000000] [--reps 3] [--sprints] [--keep]``. The database is
+``$BENCH_DB`` (default ``sprintwins_bench_progress_db``); ``--keep`` leaves it in place and reuses it when it
+already holds the same history, to measure again without seeding.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 
 from bench import common
+from jobs.progress import collector_paused
 from service import migrate
 from service.db import Database
-from service.progress_store import load_team_inputs, recompute_team
+from service.progress_store import load_team_inputs, lock_team, run_recompute, store_result
 
-DB_NAME = "sprintwins_bench_progress_db"
+SPRINT_DAYS = 14
+
+DB_NAME = os.environ.get("BENCH_DB", "sprintwins_bench_progress_db")
 
 
-def seed(url: str, wins: int) -> float:
+def seed(url: str, wins: int, sprints: bool) -> float:
     rng = random.Random(7)
     start = datetime(2024, 11, 25, tzinfo=UTC)
     began = time.perf_counter()
@@ -41,11 +54,12 @@ def seed(url: str, wins: int) -> float:
                 copy.write_row((member, f"acc-{member}", f"Person {member}", False, start))
         columns = (
             "id, team_id, issue_key, issue_id, project_key, summary, issue_type, is_subtask, labels, points,"
-            " status_category, done, done_at, url, last_event_ms, extra"
+            " status_category, done, done_at, url, last_event_ms, extra, assignee_id, jira_created_at"
         )
         with connection.cursor().copy(f"COPY tickets ({columns}) FROM STDIN") as copy:
             for n in range(1, wins + 1):
                 done_at = start + timedelta(minutes=rng.randrange(0, 730 * 24 * 60))
+                created_at = done_at - timedelta(hours=rng.randrange(1, 30 * 24)) if sprints else None
                 issue_type = "Bug" if n % 7 == 0 else "Story"
                 copy.write_row(
                     (
@@ -65,6 +79,8 @@ def seed(url: str, wins: int) -> float:
                         "",
                         0,
                         "{}",
+                        1 + (n % 50),
+                        created_at,
                     )
                 )
         connection.execute(
@@ -73,6 +89,8 @@ def seed(url: str, wins: int) -> float:
             " SELECT 1, 'ticket', 'active', issue_key, 1 + (id % 50), points, 'jira', issue_key, 'team',"
             " done_at, '{}'::jsonb, now(), now() FROM tickets"
         )
+        if sprints:
+            _seed_sprints(connection, start, rng)
         connection.execute("SELECT setval('members_id_seq', 50)")
         connection.execute("SELECT setval('tickets_id_seq', %s)", (wins,))
         connection.execute("SELECT setval('teams_id_seq', 1)")
@@ -81,51 +99,108 @@ def seed(url: str, wins: int) -> float:
     return time.perf_counter() - began
 
 
+def _seed_sprints(connection: psycopg.Connection[Any], start: datetime, rng: random.Random) -> None:
+    """Two-week sprints over the two years; 80% of tickets sit in the sprint they were finished in."""
+    count = 730 // SPRINT_DAYS + 1
+    with connection.cursor().copy(
+        "COPY sprints (id, team_id, name, state, start_at, end_at, completed_at, last_event_ms, created_at)"
+        " FROM STDIN"
+    ) as copy:
+        for n in range(count):
+            begin = start + timedelta(days=n * SPRINT_DAYS)
+            end = begin + timedelta(days=SPRINT_DAYS)
+            copy.write_row((n + 1, 1, f"Sprint {n + 1}", "closed", begin, end, end, 0, start))
+    connection.execute(
+        "INSERT INTO sprint_tickets (sprint_id, ticket_id)"
+        " SELECT 1 + floor(extract(epoch FROM done_at - %s) / %s)::int, id FROM tickets WHERE id %% 5 <> 0",
+        (start, SPRINT_DAYS * 86400),
+    )
+    connection.execute("SELECT setval('sprints_id_seq', %s)", (count,))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--wins", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--sprints", action="store_true", help="also seed sprint scopes and ticket ages")
+    parser.add_argument("--keep", action="store_true", help="keep the database, and reuse it if seeded")
     args = parser.parse_args(argv)
     admin = common.database_url("postgres")
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{DB_NAME}"')
     url = common.database_url(DB_NAME)
+    reuse = args.keep and _seeded(admin, url) == (args.wins, args.sprints)
+    if not reuse:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{DB_NAME}"')
     database = Database(url)
     try:
-        migrate.upgrade(database)
-        common.log(f"seeded {args.wins:,} wins in {seed(url, args.wins):.1f} s")
-        full: list[float] = []
-        loading: list[float] = []
+        if reuse:
+            common.log(f"reusing {DB_NAME} with {args.wins:,} wins")
+        else:
+            migrate.upgrade(database)
+            common.log(f"seeded {args.wins:,} wins in {seed(url, args.wins, args.sprints):.1f} s")
+        runs: list[dict[str, float]] = []
         for rep in range(args.reps + 1):
-            with database.transaction() as session:
-                began = time.perf_counter()
-                recompute_team(session, 1)
-                full.append(time.perf_counter() - began)
-            with database.transaction() as session:
-                began = time.perf_counter()
-                load_team_inputs(session, 1)
-                loading.append(time.perf_counter() - began)
-            common.log(f"run {rep}: recompute {full[-1]:.2f} s, loading alone {loading[-1]:.2f} s")
+            runs.append(_timed_recompute(database))
+            phases = ", ".join(f"{k} {v:.2f} s" for k, v in runs[-1].items())
+            common.log(f"run {rep}: {phases}")
+        later = runs[1:]
+        medians = {k: statistics.median(r[k] for r in later) for k in later[0]}
         result = {
             "wins": args.wins,
-            "first_recompute_s": full[0],  # stores the engine's wins
-            "median_recompute_s": statistics.median(full[1:]),
-            "median_loading_s": statistics.median(loading[1:]),
+            "sprints": args.sprints,
+            "first_recompute_s": runs[0]["total"],  # stores the engine's wins
+            "median_recompute_s": medians["total"],
+            "median_phases_s": medians,
+            "runs": later,
             "goal_recompute_s": 2.0,
+            "machine": common.machine(),
         }
         path = common.write_results("progress_db", result)
         print(
-            f"end-to-end recompute of {args.wins:,} wins: median {result['median_recompute_s']:.2f} s"
-            f" (loading {result['median_loading_s']:.2f} s; goal 2 s) -> {path}"
+            f"end-to-end recompute of {args.wins:,} wins: median {medians['total']:.2f} s (load"
+            f" {medians['load']:.2f} s, domain {medians['domain']:.2f} s, store {medians['store']:.2f} s;"
+            f" goal 2 s) -> {path}"
         )
     finally:
         database.dispose()
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        if not args.keep:
+            with psycopg.connect(admin, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
     return 0
+
+
+def _timed_recompute(database: Database) -> dict[str, float]:
+    """One recompute as ``update_progress`` runs it (one transaction), timed phase by phase."""
+    with database.transaction() as session:
+        began = time.perf_counter()
+        lock_team(session, 1)
+        with collector_paused():
+            inputs = load_team_inputs(session, 1)
+            loaded = time.perf_counter()
+            result = run_recompute(inputs, inputs.local_today())
+            computed = time.perf_counter()
+        store_result(session, inputs, result)
+    committed = time.perf_counter()
+    return {
+        "total": committed - began,
+        "load": loaded - began,
+        "domain": computed - loaded,
+        "store": committed - computed,  # the commit included
+    }
+
+
+def _seeded(admin: str, url: str) -> tuple[int, bool] | None:
+    """(ticket wins, with sprints) in the bench database, or None when it does not exist yet."""
+    with psycopg.connect(admin, autocommit=True) as connection:
+        if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,)).fetchone() is None:
+            return None
+    with psycopg.connect(url) as connection:
+        wins = connection.execute("SELECT count(*) FROM wins WHERE kind = 'ticket'").fetchone()
+        sprints = connection.execute("SELECT EXISTS (SELECT 1 FROM sprints)").fetchone()
+    return None if wins is None or sprints is None else (int(wins[0]), bool(sprints[0]))
 
 
 if __name__ == "__main__":

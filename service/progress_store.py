@@ -15,13 +15,17 @@ Refs the domain sees (they end up in engine wins' source keys, which are unique 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from itertools import chain, compress, count, repeat
+from operator import is_not
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, select, text, update
+from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from service.domain.challenges import TEAM_SCOPE, Challenge, ChallengeProgress
@@ -39,6 +43,7 @@ from service.domain.streaks import StreakStats
 from service.domain.team_rules import TeamRules, TeamRulesError
 from service.domain.wins import WinDraft, WinKind, WinSource, WinStatus
 from service.models import Sprint, Team, Ticket, Win, sprint_tickets, utcnow
+from service.models.base import UTCDateTime
 from service.models.progress import (
     SCOPE_MEMBER,
     SCOPE_TEAM,
@@ -143,7 +148,7 @@ def load_team_inputs(session: Session, team_id: int) -> TeamInputs:
         sprints=sprints,
         freezes=freezes,
         challenges=load_challenges(session, team_id),
-        issue_ages=relevant_issue_ages(_stream_issue_ages(session, team_id)),
+        issue_ages=_load_issue_ages(session, team_id),
         scope_sources=scope_sources,
     )
 
@@ -160,6 +165,25 @@ def _stream(session: Session, statement: Any) -> Iterator[Any]:
         session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
     # Core rows through the session's connection: the ORM result layer costs seconds per million.
     return iter(session.connection().execute(statement.execution_options(yield_per=CHUNK)))
+
+
+def _inline(session: Session, statement: Any) -> str:
+    """The statement's SQL with its values inlined (ids and names), to run on a binary cursor."""
+    dialect = session.get_bind().dialect
+    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+@contextmanager
+def _binary_cursor(session: Session) -> Iterator[Any]:
+    """A binary psycopg cursor on the session's connection (same transaction), tuned for one big read."""
+    driver = session.connection().connection.driver_connection
+    with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
+        # One sort of a million rows: in memory it takes a third of the time of an external merge.
+        # Compiling the expressions (JIT) costs more than it saves on a query run once.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL TimeZone = 'UTC'")  # instants come back in UTC, as UTCDateTime hands them
+        yield cursor
 
 
 def load_challenges(session: Session, team_id: int) -> list[Challenge]:
@@ -201,9 +225,55 @@ class _SprintWindow:
         return (self.start is None or self.start <= instant) and (self.end is None or instant <= self.end)
 
 
-def _load_sprints(
-    session: Session, team_id: int
-) -> tuple[list[SprintScope], dict[int, list[_SprintWindow]], dict[str, str]]:
+@dataclass(frozen=True, slots=True)
+class _TicketSprints:
+    """The sprints each ticket sat in, to give its win a sprint."""
+
+    only: dict[int, str] = field(default_factory=dict)  # a ticket in one sprint: that sprint's ref
+    several: dict[int, list[_SprintWindow]] = field(default_factory=dict)  # the others' windows
+
+    @classmethod
+    def of(cls, tickets: dict[int, Sequence[int]], windows: dict[int, _SprintWindow]) -> _TicketSprints:
+        """From each sprint's ticket ids."""
+        only: dict[int, str] = {}
+        for sprint_id, ticket_ids in tickets.items():
+            only.update(zip(ticket_ids, repeat(windows[sprint_id].ref)))
+        if len(only) == sum(map(len, tickets.values())):
+            return cls(only)  # the usual case: no ticket sat in two sprints
+        several: dict[int, list[_SprintWindow]] = {}
+        counts = Counter(chain.from_iterable(tickets.values()))
+        for sprint_id, ticket_ids in tickets.items():
+            for ticket_id in ticket_ids:
+                if counts[ticket_id] > 1:
+                    several.setdefault(ticket_id, []).append(windows[sprint_id])
+        return cls({t: ref for t, ref in only.items() if t not in several}, several)
+
+    def sprint_of(self, ticket_id: int | None, instant: datetime) -> str | None:
+        """The sprint a ticket was finished in: the latest-starting one whose window holds the instant."""
+        ref = self.only.get(ticket_id)  # type: ignore[arg-type]
+        if ref is not None or ticket_id is None:
+            return ref
+        windows = self.several.get(ticket_id)
+        if not windows:
+            return None
+        holding = [w for w in windows if w.holds(instant)]
+        started = holding or [w for w in windows if w.start is None or w.start <= instant] or windows
+        return max(started, key=lambda w: (w.start or datetime.min.replace(tzinfo=UTC), int(w.ref))).ref
+
+    def refs(self, ticket_ids: Sequence[int | None], instants: Sequence[datetime]) -> list[str | None]:
+        """``sprint_of`` for each (ticket, instant): a lookup, and the windows only where needed."""
+        refs: list[str | None] = list(map(self.only.get, ticket_ids))  # type: ignore[arg-type]
+        if self.several:
+            for i in compress(count(), map(self.several.__contains__, ticket_ids)):
+                refs[i] = self.sprint_of(ticket_ids[i], instants[i])
+        return refs
+
+
+# A sprint's issues as columns: keys, done flags, done_at, points, assignee member ids.
+_ScopeColumns = list[Sequence[Any]]
+
+
+def _load_sprints(session: Session, team_id: int) -> tuple[list[SprintScope], _TicketSprints, dict[str, str]]:
     """Sprint scopes, and for each ticket the sprints it sat in (to give its win a sprint).
 
     Committed scope comes from Jira's sprint report when the REST refresh stored it (source
@@ -225,10 +295,6 @@ def _load_sprints(
             .order_by(Sprint.id)
         )
     }
-    members: dict[int, dict[str, tuple[bool, datetime | None, float | None, int | None]]] = {
-        sid: {} for sid in sprints
-    }
-    ticket_sprints: dict[int, list[_SprintWindow]] = {}
     windows = {
         sid: _SprintWindow(sprint_ref(sid), s.start_at, s.completed_at or s.end_at)
         for sid, s in sprints.items()
@@ -247,22 +313,20 @@ def _load_sprints(
         .join(Sprint, Sprint.id == sprint_tickets.c.sprint_id)
         .where(Sprint.team_id == team_id, Sprint.state != "deleted")
     )
-    for sprint_id, ticket_id, key, done, done_at, points, assignee_id in _stream(session, query):
-        members[sprint_id][key] = (done, done_at, points, assignee_id)
-        ticket_sprints.setdefault(ticket_id, []).append(windows[sprint_id])
+    members = _columns_by_sprint(session, query, 6)
+    ticket_sprints = _TicketSprints.of({sid: columns[0] for sid, columns in members.items()}, windows)
     jira_scopes = _jira_scopes(session, list(sprints))
+    assigned = {m for columns in members.values() for m in set(columns[5])}
+    assigned.update(m for columns in jira_scopes.values() for m in set(columns[4]))
+    people = {m: member_ref(team_id, m) for m in assigned if m is not None}
+    no_issues: _ScopeColumns = [[], [], [], [], []]
     scopes: list[SprintScope] = []
     sources: dict[str, str] = {}
     for sid, s in sprints.items():
         items = jira_scopes.get(sid)
         source = SCOPE_FROM_JIRA if items is not None else SCOPE_FROM_EVENTS
-        items = items if items is not None else members[sid]
-        committed = frozenset(items)
-        done = {
-            key: (done_at, points)
-            for key, (is_done, done_at, points, _) in items.items()
-            if is_done and done_at is not None
-        }
+        keys, done, done_at, points, assignees = items or members.get(sid, [[], *no_issues])[1:]
+        finished = [bool(d) and at is not None for d, at in zip(done, done_at, strict=True)]
         scopes.append(
             SprintScope(
                 sprint_ref=sprint_ref(sid),
@@ -270,13 +334,16 @@ def _load_sprints(
                 start=s.start_at,
                 end=s.end_at,
                 completed_at=s.completed_at,
-                committed_issues=committed,
-                committed_points=sum(p for _, _, p, _ in items.values() if p is not None),
-                done=done,
-                assignees={
-                    key: member_ref(team_id, a) if a is not None else None
-                    for key, (_, _, _, a) in items.items()
-                },
+                committed_issues=frozenset(keys),
+                committed_points=sum(compress(points, map(is_not, points, repeat(None)))),
+                done=dict(
+                    zip(
+                        compress(keys, finished),
+                        zip(compress(done_at, finished), compress(points, finished), strict=True),
+                        strict=True,
+                    )
+                ),
+                assignees=dict(zip(keys, map(people.get, assignees), strict=True)),
                 goal_met_confirmed_at=s.goal_met_at,
                 goal_met_confirmed_by=(
                     member_ref(team_id, s.goal_met_by_member_id) if s.goal_met_by_member_id else None
@@ -287,9 +354,30 @@ def _load_sprints(
     return scopes, ticket_sprints, sources
 
 
-def _jira_scopes(
-    session: Session, sprint_ids: list[int]
-) -> dict[int, dict[str, tuple[bool, datetime | None, float | None, int | None]]]:
+def _columns_by_sprint(session: Session, statement: Any, width: int) -> dict[int, _ScopeColumns]:
+    """The statement's rows (a sprint id, then ``width`` values) as columns per sprint.
+
+    Postgres hands over one row per sprint holding an array per column (decoded in C, see
+    ``_load_win_columns``); elsewhere the streamed rows are gathered here.
+    """
+    if not _is_postgres(session):
+        out: dict[int, _ScopeColumns] = {}
+        for sprint_id, *values in _stream(session, statement):
+            columns = out.get(sprint_id)
+            if columns is None:
+                columns = out[sprint_id] = [[] for _ in range(width)]
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)  # type: ignore[attr-defined]
+        return out
+    inner = statement.subquery()
+    first, *rest = inner.c
+    arrays = select(first, *(func.array_agg(column) for column in rest)).group_by(first)
+    with _binary_cursor(session) as cursor:
+        cursor.execute(_inline(session, arrays), {})  # with (no) parameters, psycopg reads the %% it escapes
+        return {sprint_id: list(columns) for sprint_id, *columns in cursor.fetchall()}
+
+
+def _jira_scopes(session: Session, sprint_ids: list[int]) -> dict[int, _ScopeColumns]:
     """Committed scope from Jira's Agile API, for the sprints whose scope came from there."""
     from service.models.scope import SprintScopeItem, SprintScopeSource
 
@@ -304,9 +392,6 @@ def _jira_scopes(
     )
     if not from_jira:
         return {}
-    scopes: dict[int, dict[str, tuple[bool, datetime | None, float | None, int | None]]] = {
-        sid: {} for sid in from_jira
-    }
     query = select(
         SprintScopeItem.sprint_id,
         SprintScopeItem.issue_key,
@@ -319,25 +404,11 @@ def _jira_scopes(
         SprintScopeItem.committed.is_(True),
         SprintScopeItem.removed_at.is_(None),
     )
-    for sprint_id, key, done, done_at, points, assignee_id in _stream(session, query):
-        scopes[sprint_id][key] = (done, done_at, points, assignee_id)
-    return scopes
+    found = _columns_by_sprint(session, query, 5)
+    return {sid: found.get(sid, [[], [], [], [], []]) for sid in from_jira}
 
 
-def _sprint_of(windows: list[_SprintWindow] | None, instant: datetime) -> str | None:
-    """The sprint a ticket was finished in: the latest-starting one whose window holds the instant."""
-    if not windows:
-        return None
-    if len(windows) == 1:
-        return windows[0].ref
-    holding = [w for w in windows if w.holds(instant)]
-    started = holding or [w for w in windows if w.start is None or w.start <= instant] or windows
-    return max(started, key=lambda w: (w.start or datetime.min.replace(tzinfo=UTC), int(w.ref))).ref
-
-
-def _load_wins(
-    session: Session, team_id: int, ticket_sprints: dict[int, list[_SprintWindow]]
-) -> Iterator[RecordedWin]:
+def _load_wins(session: Session, team_id: int, ticket_sprints: _TicketSprints) -> Iterator[RecordedWin]:
     kudos_from = Win.details[("kudos_from", "member_id")].as_integer()
     query = (
         select(
@@ -391,7 +462,7 @@ def _load_wins(
             points,
             source_key,
             issue_type,
-            None if ticket_id is None else _sprint_of(ticket_sprints.get(ticket_id), occurred_at),
+            ticket_sprints.sprint_of(ticket_id, occurred_at),
             issue_type is not None and issue_type.casefold() == _BUG,
             None if giver is None else prefix + str(giver),
             tuple(labels) if labels else (),
@@ -441,16 +512,10 @@ def _win_columns_sql(with_filters: bool) -> str:
 
 
 def _load_win_columns(
-    session: Session, team_id: int, ticket_sprints: dict[int, list[_SprintWindow]], rules: TeamRules
+    session: Session, team_id: int, ticket_sprints: _TicketSprints, rules: TeamRules
 ) -> WinColumns:
     with_filters = not rules.counts_every_ticket
-    driver = session.connection().connection.driver_connection
-    with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
-        # One sort of a million rows: in memory it takes a third of the time of an external merge.
-        # Compiling the expressions (JIT) costs more than it saves on a query run once.
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL TimeZone = 'UTC'")  # instants come back in UTC, as UTCDateTime hands them
+    with _binary_cursor(session) as cursor:
         cursor.execute(_win_columns_sql(with_filters), {"kinds": _COUNTED, "team_id": team_id})
         row = cursor.fetchone()
     if row is None or row[0] is None:  # array_agg over no rows is NULL
@@ -467,7 +532,7 @@ def _load_win_columns(
         occurred_at=occurred,
         points=points,
         issue_types=issue_types,
-        sprint_refs=_sprint_refs(ticket_ids, occurred, ticket_sprints),
+        sprint_refs=ticket_sprints.refs(ticket_ids, occurred),
         is_bug=list(map(is_bug.__getitem__, issue_types)),
         kudos_from=list(map(refs.get, givers)),
     )
@@ -488,20 +553,42 @@ def _labels_of(text: str | None) -> tuple[str, ...]:
     return tuple(labels) if labels else ()
 
 
-def _sprint_refs(
-    ticket_ids: list[int | None], occurred: list[datetime], ticket_sprints: dict[int, list[_SprintWindow]]
-) -> list[str | None]:
-    """``_sprint_of`` for every win: a lookup for tickets in one sprint, the windows for the rest."""
-    if not ticket_sprints:
-        return [None] * len(ticket_ids)
-    single = {t: windows[0].ref for t, windows in ticket_sprints.items() if len(windows) == 1}
-    refs: list[str | None] = list(map(single.get, ticket_ids))
-    several = {t for t, windows in ticket_sprints.items() if len(windows) > 1}
-    if several:
-        for i, ticket_id in enumerate(ticket_ids):
-            if ticket_id in several:
-                refs[i] = _sprint_of(ticket_sprints[ticket_id], occurred[i])
-    return refs
+def _load_issue_ages(session: Session, team_id: int) -> list[IssueAge]:
+    """``relevant_issue_ages`` of the team's tickets; Postgres reduces them itself (see below)."""
+    if not _is_postgres(session):
+        return relevant_issue_ages(_stream_issue_ages(session, team_id))
+    rows = session.execute(
+        text(_RELEVANT_AGES_SQL).columns(
+            issue_key=Ticket.issue_key.type, created_at=UTCDateTime, done_at=UTCDateTime
+        ),
+        {"team_id": team_id},
+    )
+    # Already reduced; the Python reduction keeps every row it is given back (tested), so running it
+    # again costs nothing and keeps one definition of what is relevant.
+    return relevant_issue_ages(IssueAge(key, created_at, done_at) for key, created_at, done_at in rows)
+
+
+# ``relevant_issue_ages`` in SQL, so that a million tickets are not shipped to keep a few. In
+# created_at order an issue counts if it is open, or closed no earlier than every closed issue
+# created strictly before it; nothing created after the first open issue counts. Ordering ties by
+# done_at makes the running maximum over the preceding rows (an O(n) frame: it never restarts) as
+# good as one over the strictly older issues: the peers before an issue closed no later than it.
+# Issues done at an unknown moment are left out first, as the Python reduction skips them.
+_RELEVANT_AGES_SQL = """
+SELECT issue_key, created_at, done_at FROM (
+    SELECT issue_key, jira_created_at AS created_at, CASE WHEN done THEN done_at END AS done_at,
+           max(CASE WHEN done THEN done_at END) OVER (
+               ORDER BY jira_created_at, CASE WHEN done THEN done_at END NULLS FIRST
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+           ) AS before_done_at,
+           min(jira_created_at) FILTER (WHERE NOT done) OVER () AS first_open_at
+    FROM tickets
+    WHERE team_id = :team_id AND jira_created_at IS NOT NULL AND NOT (done AND done_at IS NULL)
+) AS ages
+WHERE (first_open_at IS NULL OR created_at <= first_open_at)
+  AND (done_at IS NULL OR before_done_at IS NULL OR done_at >= before_done_at)
+ORDER BY created_at, issue_key
+"""
 
 
 def _stream_issue_ages(session: Session, team_id: int) -> Iterator[IssueAge]:

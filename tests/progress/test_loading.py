@@ -20,16 +20,21 @@ from sqlalchemy import func, insert, select, text
 
 from service import migrate
 from service.db import Database
-from service.domain.progress_inputs import WinColumns
+from service.domain.progress_inputs import IssueAge, WinColumns
 from service.domain.team_rules import TeamRules
 from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 from service.models.progress import StreakStat
 from service.progress_store import (
+    _RELEVANT_AGES_SQL,
     _load_sprints,
     _load_win_columns,
     _load_wins,
+    _SprintWindow,
+    _stream_issue_ages,
+    _TicketSprints,
     load_team_inputs,
     recompute_team,
+    relevant_issue_ages,
     run_recompute,
 )
 from tests.conftest import _empty_tables
@@ -101,8 +106,9 @@ def seed(database: Database, seed: int, rules: dict[str, Any]) -> None:
                     "is_subtask": rng.random() < 0.2,
                     "labels": rng.choice([[], ["web"], ["infra", "web"], ["chore"], ["chore", "web"]]),
                     "points": rng.choice([None, 0.5, 1.0, 3.0, 5.0]),
-                    "done": True,
+                    "done": rng.random() < 0.9,
                     "done_at": at(),
+                    "jira_created_at": rng.choice([None, START - timedelta(days=1), at()]),
                     "assignee_id": rng.choice([None, 1, 2, 3, 4, 5, 6]),
                 }
             )
@@ -212,3 +218,78 @@ def test_recompute_stores_the_same_on_sqlite_and_postgres(
         # Sorted here: the two databases order NULLs and strings differently.
         stored.append((sorted(wins), sorted(streaks, key=lambda r: (r.member_id is None, r.member_id or 0))))
     assert stored[0] == stored[1]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("rules", ["default", "labels"])
+def test_sqlite_and_postgres_load_the_same_inputs(postgres: Database, sqlite: Database, rules: str) -> None:
+    """Sprint scopes, issue ages and wins: the arrays Postgres sends equal the rows SQLite streams."""
+    loaded = []
+    for database in (sqlite, postgres):
+        seed(database, 6, RULES[rules])
+        with database.transaction() as session:
+            loaded.append(load_team_inputs(session, 1))
+    on_sqlite, on_postgres = loaded
+    assert on_postgres.sprints == on_sqlite.sprints
+    assert on_postgres.issue_ages == on_sqlite.issue_ages and on_sqlite.issue_ages
+    assert on_postgres.scope_sources == on_sqlite.scope_sources
+    assert isinstance(on_sqlite.wins, list) and isinstance(on_postgres.wins, WinColumns)
+    rows = WinColumns.of(on_sqlite.wins)
+    if not on_postgres.wins.has_ticket_filters:
+        rows = replace(rows, labels=None, project_keys=None, is_subtask=None)
+    assert on_postgres.wins == rows
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("history", range(12))
+def test_postgres_reduces_issue_ages_as_the_store_does_in_python(postgres: Database, history: int) -> None:
+    """The SQL reduction keeps exactly the issues ``relevant_issue_ages`` keeps (ties, open issues,
+    issues done at an unknown moment)."""
+    rng = random.Random(history)
+    hour = timedelta(hours=1)
+    tickets = []
+    for n in range(1, 41):
+        created = START + hour * rng.randrange(0, 12)  # plenty of created_at ties
+        done = rng.random() < (0.97 if history % 2 else 0.85)
+        done_at = None if rng.random() < 0.05 else created + hour * rng.randrange(0, 40)
+        tickets.append(
+            {
+                "id": n,
+                "team_id": 1,
+                "issue_key": f"K-{n}",
+                "project_key": "K",
+                "jira_created_at": created,
+                "done": done,
+                "done_at": done_at,
+            }
+        )
+    with postgres.transaction() as session:
+        session.execute(insert(Team), [{"id": 1, "slug": "k", "name": "K", "rules": {}}])
+        session.execute(insert(Ticket), tickets)
+    with postgres.transaction() as session:
+        in_sql = [
+            IssueAge(key, created, done_at)
+            for key, created, done_at in session.execute(text(_RELEVANT_AGES_SQL), {"team_id": 1})
+        ]
+        in_python = relevant_issue_ages(list(_stream_issue_ages(session, 1)))
+    assert in_sql == in_python
+
+
+def test_a_ticket_in_several_sprints_gets_the_latest_started_one_holding_its_win() -> None:
+    day = timedelta(days=1)
+    windows = {
+        1: _SprintWindow("1", START, START + 14 * day),
+        2: _SprintWindow("2", START + 10 * day, START + 24 * day),
+        3: _SprintWindow("3", None, None),  # never started nor ended: holds every instant
+    }
+    sprints = _TicketSprints.of({1: [10, 11, 12], 2: [11, 12, 13], 3: [12]}, windows)
+    assert sprints.only == {10: "1", 13: "2"} and set(sprints.several) == {11, 12}
+    assert sprints.sprint_of(10, START + 30 * day) == "1"  # one sprint: that one, whenever
+    assert sprints.sprint_of(11, START + 12 * day) == "2"  # both hold it: the later start
+    assert sprints.sprint_of(11, START + 5 * day) == "1"  # only the first holds it
+    assert sprints.sprint_of(11, START + 30 * day) == "2"  # none holds it: the latest started
+    assert sprints.sprint_of(11, START - day) == "2"  # none started: the latest start of all
+    assert sprints.sprint_of(12, START - day) == "3"  # a sprint without a start holds everything
+    assert sprints.sprint_of(99, START) is None and sprints.sprint_of(None, START) is None
+    instants = [START + 12 * day, START + 5 * day, START]
+    assert sprints.refs([11, 11, None], instants) == ["2", "1", None]
