@@ -1,9 +1,9 @@
 """Jobs that keep streaks, badges, milestones and challenges in step with the recorded wins.
 
 A full recompute per team is the one code path (the CLI's ``recompute`` runs it too): it is
-exact whatever order events came in, and its cost is bounded (a million wins recompute in well
-under the two-second budget). Bursts are coalesced per team, so a team that records a hundred
-batches in a second is recomputed a few times, not a hundred.
+exact whatever order events came in, and its cost is bounded (for a million wins, seconds: mostly
+Postgres reading the history, see docs/benchmarks.md). Bursts are coalesced per team, so a team
+that records a hundred batches in a second is recomputed a few times, not a hundred.
 """
 
 from __future__ import annotations
