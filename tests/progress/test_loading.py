@@ -24,6 +24,7 @@ from service.domain.progress_inputs import IssueAge, WinColumns
 from service.domain.team_rules import TeamRules
 from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 from service.models.progress import StreakStat
+from service.models.scope import SprintScopeItem, SprintScopeSource
 from service.progress_store import (
     _RELEVANT_AGES_SQL,
     _load_sprints,
@@ -119,6 +120,30 @@ def seed(database: Database, seed: int, rules: dict[str, Any]) -> None:
             for sprint in rng.sample(range(1, 6), rng.choice([0, 1, 1, 2, 3]))
         }
         session.execute(insert(sprint_tickets), [{"sprint_id": s, "ticket_id": t} for s, t in sorted(links)])
+        # Sprints 2 and 3 have their scope from Jira's sprint report (3's holds nothing committed).
+        session.execute(
+            insert(SprintScopeSource),
+            [
+                {"sprint_id": 2, "source": "jira", "changed_at": now},
+                {"sprint_id": 3, "source": "jira", "changed_at": now},
+            ],
+        )
+        items = [
+            {
+                "sprint_id": sprint,
+                "issue_key": f"JIRA-{n}",
+                "points": rng.choice([None, 1.0, 2.0]),
+                "committed": sprint == 2 and rng.random() < 0.8,
+                "removed_at": now if rng.random() < 0.1 else None,
+                "done": rng.random() < 0.7,
+                "done_at": rng.choice([None, at()]),
+                "assignee_id": rng.choice([None, 1, 2, 3]),
+                "source": "jira",
+            }
+            for sprint in (2, 3)
+            for n in range(30)
+        ]
+        session.execute(insert(SprintScopeItem), items)
         wins = []
         for ticket in tickets[:170]:
             wins.append(_win(len(wins) + 1, "ticket", "jira", ticket["issue_key"], at(), rng, now))
@@ -233,6 +258,7 @@ def test_sqlite_and_postgres_load_the_same_inputs(postgres: Database, sqlite: Da
     assert on_postgres.sprints == on_sqlite.sprints
     assert on_postgres.issue_ages == on_sqlite.issue_ages and on_sqlite.issue_ages
     assert on_postgres.scope_sources == on_sqlite.scope_sources
+    assert {"2": "jira", "3": "jira", "1": "events"}.items() <= on_sqlite.scope_sources.items()
     assert isinstance(on_sqlite.wins, list) and isinstance(on_postgres.wins, WinColumns)
     rows = WinColumns.of(on_sqlite.wins)
     if not on_postgres.wins.has_ticket_filters:
