@@ -5,7 +5,7 @@ For each gunicorn setting (workers x threads), in the same server and run:
 * closed loop (wrk, C connections, D seconds): 202s per second on ``/webhooks/jira`` (durable acks)
   and on ``/_bench/noop`` (the server's own floor), and their ratio. Afterwards the inbox must hold
   at least one row per 202, and no more rows than requests sent.
-* open loop (aiohttp, a timetable of R requests/s): p50/p99 latency measured from each request's
+* open loop (bench/open_loop.py, a timetable of R requests/s): p50/p99 latency measured from each request's
   *scheduled* send time, so a slow server cannot hide its queueing (no coordinated omission).
 
 Usage: ``python -m bench.intake [--configs 2x4,5x4] [--reps 3] [--duration 8] [--rate 1000]``
@@ -22,14 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from bench import common
+from bench import open_loop as open_loop_client
 from bench.common import log, median
 
 WEBHOOK = "/webhooks/jira"
@@ -114,66 +112,28 @@ def run_wrk(
     return result
 
 
-async def _open_loop(
-    url: str, pool: list[tuple[str, bytes]], prefix: str, rate: float, duration: float, connections: int
-) -> dict[str, Any]:
-    total = int(rate * duration)
-    loop = asyncio.get_running_loop()
-    latencies: list[float] = []
-    send_lag: list[float] = []
-    statuses: Counter[int] = Counter()
-    timeout = aiohttp.ClientTimeout(total=10)
-    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-
-        async def one(i: int, scheduled: float) -> None:
-            sig, body = pool[i % len(pool)]
-            headers = {
-                "Content-Type": "application/json",
-                "X-Hub-Signature": sig,
-                "X-Atlassian-Webhook-Identifier": f"{prefix}-{i}",
-            }
-            send_lag.append(loop.time() - scheduled)
-            try:
-                async with session.post(url, data=body, headers=headers) as response:
-                    await response.read()
-                    statuses[response.status] += 1
-            except (aiohttp.ClientError, TimeoutError) as error:
-                statuses[-1] += 1
-                log(f"request {i} failed: {type(error).__name__}")
-            latencies.append(loop.time() - scheduled)
-
-        tasks: list[asyncio.Task[None]] = []
-        start = loop.time() + 0.1
-        for i in range(total):
-            scheduled = start + i / rate
-            delay = scheduled - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i, scheduled)))
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
-        elapsed = loop.time() - start
-    latencies.sort()
-    send_lag.sort()
-
-    def pct(values: list[float], q: float) -> float:
-        return 1000 * values[min(len(values) - 1, int(q * len(values)))]
-
-    return {
-        "requests": total,
-        "statuses": dict(statuses),
-        "elapsed_s": elapsed,
-        "p50_ms": pct(latencies, 0.50),
-        "p99_ms": pct(latencies, 0.99),
-        "max_ms": 1000 * latencies[-1],
-        "client_send_lag_p99_ms": pct(send_lag, 0.99),
-    }
-
-
 def open_loop(
     url: str, pool: list[tuple[str, bytes]], prefix: str, rate: float, duration: float, connections: int
 ) -> dict[str, Any]:
-    return asyncio.run(_open_loop(url, pool, prefix, rate, duration, connections))
+    """``rate`` signed deliveries a second on a fixed timetable, each with its own delivery id."""
+    where = open_loop_client.target(url)
+    heads = [
+        (
+            open_loop_client.build_request(
+                where, [("Content-Type", "application/json"), ("X-Hub-Signature", sig)], body
+            ),
+            len(body),
+        )
+        for sig, body in pool
+    ]
+
+    def request(i: int) -> bytes:
+        # The delivery id goes in as one more header, just before the blank line and the body.
+        built, size = heads[i % len(heads)]
+        split = len(built) - size - 2
+        return built[:split] + f"X-Atlassian-Webhook-Identifier: {prefix}-{i}\r\n".encode() + built[split:]
+
+    return asyncio.run(open_loop_client.run(url, request, rate, duration, connections))
 
 
 def verify_inbox(prefix: str, acks: int, sent: int) -> dict[str, Any]:
