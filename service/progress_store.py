@@ -178,9 +178,11 @@ def _binary_cursor(session: Session) -> Iterator[Any]:
     """A binary psycopg cursor on the session's connection (same transaction), tuned for one big read."""
     driver = session.connection().connection.driver_connection
     with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
-        # One sort of a million rows: in memory it takes a third of the time of an external merge.
-        # Compiling the expressions (JIT) costs more than it saves on a query run once.
-        cursor.execute("SET LOCAL work_mem = '256MB'")
+        # A million-win team's join and sort fit in memory with this (each parallel worker takes a
+        # share: about 40 MB a sort; the tickets' hash, 63 MB, may take twice work_mem), where the default
+        # 4 MB spills them to disk; larger teams spill, they do not fail. Compiling the expressions
+        # (JIT) costs more than it saves on a query run once.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute("SET LOCAL jit = off")
         cursor.execute("SET LOCAL TimeZone = 'UTC'")  # instants come back in UTC, as UTCDateTime hands them
         yield cursor
