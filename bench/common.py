@@ -387,10 +387,24 @@ def _is_ours(pid: int, table: dict[int, tuple[str, int, int]], me: int) -> bool:
         entry = table.get(pid)
         if entry is None or pid <= 1:
             return False
+        if entry[0] == "postgres" and _serves_another_database(pid):
+            return False
         if entry[0].split(":")[0].split()[0] in OURS:
             return True
         pid = entry[1]
     return False
+
+
+def _serves_another_database(pid: int) -> bool:
+    """A Postgres backend working for someone else's database (its title names the database)."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    # "postgres: 15/main: <user> <database> <host>(<port>) <state>"; background processes
+    # ("postgres: 15/main: walwriter") name no database and serve everyone, us included.
+    words = title.split(": ", 2)[-1].split() if title.startswith("postgres: ") else []
+    return len(words) >= 3 and "(" in words[2] and words[1] != BENCH_DB
 
 
 class ForeignCpu:
