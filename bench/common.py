@@ -404,6 +404,8 @@ def _serves_another_database(pid: int) -> bool:
     # "postgres: 15/main: <user> <database> <host>(<port>) <state>"; background processes
     # ("postgres: 15/main: walwriter") name no database and serve everyone, us included.
     words = title.split(": ", 2)[-1].split() if title.startswith("postgres: ") else []
+    if words[:4] == ["parallel", "worker", "for", "PID"] and len(words) > 4 and words[4].isdigit():
+        return _serves_another_database(int(words[4]))  # a helper process of someone's query
     return len(words) >= 3 and "(" in words[2] and words[1] != BENCH_DB
 
 
