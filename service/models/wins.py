@@ -3,11 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.models.base import Base, JSONType, UTCDateTime, utcnow
 from service.models.teams import Member
+
+# The wins the progress engine counts (service.domain.progress_inputs.COUNTED_KINDS), as SQL.
+COUNTED_WINS = "status = 'active' AND kind IN ('kudos', 'manual', 'ticket')"
+ACTIVE_KUDOS = "status = 'active' AND kind = 'kudos'"
 
 
 class Win(Base):
@@ -16,6 +20,25 @@ class Win(Base):
     __table_args__ = (
         UniqueConstraint("source", "source_key", "kind"),
         Index("ix_wins_team_time", "team_id", "occurred_at", "id"),
+        # A person's counted wins in order, and a team's kudos: how a recompute finds the few wins it
+        # reads (each day's first, the first hundred, the first kudos) without reading them all.
+        Index(
+            "ix_wins_counted_member_time",
+            "team_id",
+            "member_id",
+            "occurred_at",
+            "id",
+            postgresql_where=text(COUNTED_WINS),
+            sqlite_where=text(COUNTED_WINS),
+        ),
+        Index(
+            "ix_wins_kudos_time",
+            "team_id",
+            "occurred_at",
+            "id",
+            postgresql_where=text(ACTIVE_KUDOS),
+            sqlite_where=text(ACTIVE_KUDOS),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
