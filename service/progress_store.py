@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from itertools import chain, compress, count, repeat
+from itertools import chain, compress, count, product, repeat
 from operator import is_not
 from typing import Any
 
@@ -39,6 +39,7 @@ from service.domain.progress_inputs import (
     TeamCalendar,
     WinColumns,
 )
+from service.domain.progress_needs import challenge_spans, day_starts, ranks_read
 from service.domain.streaks import StreakStats
 from service.domain.team_rules import TeamRules, TeamRulesError
 from service.domain.wins import WinDraft, WinKind, WinSource, WinStatus
@@ -53,6 +54,7 @@ from service.models.progress import (
     TeamHoliday,
 )
 from service.models.upsert import insert_ignoring_conflicts
+from service.models.wins import ACTIVE_KUDOS, COUNTED_WINS
 
 CHUNK = 20_000  # rows per fetch when streaming; large enough to amortise round trips
 SCOPE_FROM_EVENTS = "events"
@@ -94,7 +96,9 @@ class TeamInputs:
     team_id: int
     calendar: TeamCalendar
     rules: TeamRules
-    wins: list[RecordedWin] | WinColumns  # counted kinds, active, in (occurred_at, id) order
+    # Counted kinds, active, in (occurred_at, id) order: all of them, or on Postgres those a recompute
+    # reads (``service.domain.progress_needs``), which gives the same result.
+    wins: list[RecordedWin] | WinColumns
     sprints: list[SprintScope]
     freezes: list[StreakFreeze]
     challenges: list[Challenge]
@@ -135,11 +139,13 @@ def load_team_inputs(session: Session, team_id: int) -> TeamInputs:
         )
     ]
     sprints, ticket_sprints, scope_sources = _load_sprints(session, team_id)
+    challenges = load_challenges(session, team_id)
     wins: list[RecordedWin] | WinColumns
-    if _is_postgres(session):
-        wins = _load_win_columns(session, team_id, ticket_sprints, rules)
-    else:
+    if not _is_postgres(session):
         wins = list(_load_wins(session, team_id, ticket_sprints))
+    else:
+        needed = _load_needed_win_columns(session, team_id, ticket_sprints, rules, calendar, challenges)
+        wins = _load_win_columns(session, team_id, ticket_sprints, rules) if needed is None else needed
     return TeamInputs(
         team_id=team_id,
         calendar=calendar,
@@ -147,7 +153,7 @@ def load_team_inputs(session: Session, team_id: int) -> TeamInputs:
         wins=wins,
         sprints=sprints,
         freezes=freezes,
-        challenges=load_challenges(session, team_id),
+        challenges=challenges,
         issue_ages=_load_issue_ages(session, team_id),
         scope_sources=scope_sources,
     )
@@ -233,6 +239,11 @@ class _TicketSprints:
 
     only: dict[int, str] = field(default_factory=dict)  # a ticket in one sprint: that sprint's ref
     several: dict[int, list[_SprintWindow]] = field(default_factory=dict)  # the others' windows
+
+    @property
+    def any(self) -> bool:
+        """Whether any ticket sat in a sprint."""
+        return bool(self.only or self.several)
 
     @classmethod
     def of(cls, tickets: dict[int, Sequence[int]], windows: dict[int, _SprintWindow]) -> _TicketSprints:
@@ -496,20 +507,34 @@ FROM (
            w.occurred_at, w.points,
            CAST(w.details #>> '{{kudos_from,member_id}}' AS integer) AS giver,
            t.id AS ticket_id, t.issue_type{filters}
-    FROM wins AS w
-    LEFT OUTER JOIN tickets AS t
-        ON w.kind = 'ticket' AND w.source = 'jira' AND t.issue_key = w.source_key
-    WHERE w.team_id = %(team_id)s AND w.status = 'active' AND w.kind = ANY(%(kinds)s::text[])
+    FROM {wins} AS w
+    {tickets}
     ORDER BY w.occurred_at, w.id
 ) AS counted
 """
+_COUNTED_WINS = """(
+    SELECT * FROM wins
+    WHERE team_id = %(team_id)s AND status = 'active' AND kind = ANY(%(kinds)s::text[])
+)"""
 
 
-def _win_columns_sql(with_filters: bool) -> str:
+_TICKETS_JOINED = """LEFT OUTER JOIN tickets AS t
+        ON w.kind = 'ticket' AND w.source = 'jira' AND t.issue_key = w.source_key"""
+# The same join, one index lookup per win: for a few wins, cheaper than hashing every ticket, which the
+# planner would otherwise do (OFFSET 0 keeps it from turning this back into a plain join).
+_TICKETS_LOOKED_UP = """LEFT JOIN LATERAL (
+        SELECT * FROM tickets
+        WHERE w.kind = 'ticket' AND w.source = 'jira' AND tickets.issue_key = w.source_key OFFSET 0
+    ) AS t ON true"""
+
+
+def _win_columns_sql(with_filters: bool, wins: str = _COUNTED_WINS, tickets: str = _TICKETS_JOINED) -> str:
     columns = _WIN_COLUMNS + (_TICKET_FILTER_COLUMNS if with_filters else ())
     return _WIN_COLUMNS_SQL.format(
         arrays=", ".join(f"array_agg({c})" for c in columns),
         filters=", t.labels::text AS labels, t.project_key, t.is_subtask" if with_filters else "",
+        wins=wins,
+        tickets=tickets,
     )
 
 
@@ -520,6 +545,13 @@ def _load_win_columns(
     with _binary_cursor(session) as cursor:
         cursor.execute(_win_columns_sql(with_filters), {"kinds": _COUNTED, "team_id": team_id})
         row = cursor.fetchone()
+    return _win_columns_of(row, team_id, ticket_sprints, with_filters)
+
+
+def _win_columns_of(
+    row: Sequence[Any] | None, team_id: int, ticket_sprints: _TicketSprints, with_filters: bool
+) -> WinColumns:
+    """``WinColumns`` from the arrays of ``_WIN_COLUMNS_SQL``."""
     if row is None or row[0] is None:  # array_agg over no rows is NULL
         row = ([],) * (len(_WIN_COLUMNS) + (len(_TICKET_FILTER_COLUMNS) if with_filters else 0))
     ids, kind_codes, member_ids, occurred, points, givers, ticket_ids, issue_types = row[: len(_WIN_COLUMNS)]
@@ -548,6 +580,214 @@ def _load_win_columns(
         project_keys=projects,
         is_subtask=list(map(bool, subtasks)),  # NULL (no ticket) is False, as in _load_wins
     )
+
+
+# -- the wins a recompute reads (Postgres) ----------------------------------------------------------------
+#
+# A million-win team's recompute reads a few tens of thousands of its wins (``progress_needs``). Postgres
+# finds their ids by index, one lookup per person and local day (days cut at the domain's own day
+# starts, so time zones stay Python's), per person's first wins and bugs, per kudos and challenge
+# window; only then are those wins read, joined to their tickets and sorted. The statements repeat the
+# partial indexes' predicate (``COUNTED_WINS``) word for word so that Postgres can use them.
+
+_SPAN_SQL = f"""
+SELECT min(occurred_at), max(occurred_at) FROM wins WHERE team_id = %(team_id)s AND {COUNTED_WINS}
+"""
+# The people with counted wins, one index lookup each (a skip scan).
+_PEOPLE_SQL = f"""
+WITH RECURSIVE people AS (
+    (SELECT member_id FROM wins
+     WHERE team_id = %(team_id)s AND {COUNTED_WINS} AND member_id IS NOT NULL
+     ORDER BY member_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT w.member_id FROM wins AS w
+            WHERE w.team_id = %(team_id)s AND {COUNTED_WINS} AND w.member_id > p.member_id
+            ORDER BY w.member_id LIMIT 1)
+    FROM people AS p WHERE p.member_id IS NOT NULL
+)
+SELECT member_id FROM people WHERE member_id IS NOT NULL
+"""
+# Each person's (and the team-level wins') first win of every day, first wins and first bugs. Bug
+# types are every spelling of "bug": no other character casefolds to these letters (tested).
+_FIRSTS_SQL = f"""
+SELECT array_agg(id) FROM (
+    SELECT f.id
+    FROM unnest(%(people)s::int[]) AS p(member)
+    CROSS JOIN unnest(%(day_from)s::timestamptz[], %(day_to)s::timestamptz[]) AS d(lo, hi)
+    CROSS JOIN LATERAL (
+        SELECT w.id FROM wins AS w
+        WHERE w.team_id = %(team_id)s AND {COUNTED_WINS} AND w.member_id = p.member
+          AND w.occurred_at >= d.lo AND w.occurred_at < d.hi
+        ORDER BY w.occurred_at, w.id LIMIT 1
+    ) AS f
+    UNION ALL
+    SELECT f.id
+    FROM unnest(%(day_from)s::timestamptz[], %(day_to)s::timestamptz[]) AS d(lo, hi)
+    CROSS JOIN LATERAL (
+        SELECT w.id FROM wins AS w
+        WHERE w.team_id = %(team_id)s AND {COUNTED_WINS} AND w.member_id IS NULL
+          AND w.occurred_at >= d.lo AND w.occurred_at < d.hi
+        ORDER BY w.occurred_at, w.id LIMIT 1
+    ) AS f
+    UNION ALL
+    SELECT f.id
+    FROM unnest(%(people)s::int[]) AS p(member)
+    CROSS JOIN LATERAL (
+        SELECT w.id FROM wins AS w
+        WHERE w.team_id = %(team_id)s AND {COUNTED_WINS} AND w.member_id = p.member
+        ORDER BY w.occurred_at, w.id LIMIT %(wins_needed)s
+    ) AS f
+) AS firsts
+"""
+# Each person's first bugs, looked for among their first ``bug_scan`` wins (the ticket looked up for
+# each): where bugs are common that finds them all at once. Bug types are every spelling of "bug": no
+# other character casefolds to these letters (tested).
+_BUGS_SQL = f"""
+SELECT array_agg(p.member), array_agg(f.id)
+FROM unnest(%(people)s::int[]) AS p(member)
+CROSS JOIN LATERAL (
+    SELECT w.id FROM (
+        SELECT id, occurred_at, kind, source, source_key FROM wins
+        WHERE team_id = %(team_id)s AND {COUNTED_WINS} AND member_id = p.member
+        ORDER BY occurred_at, id LIMIT %(bug_scan)s
+    ) AS w
+    JOIN tickets AS t ON t.issue_key = w.source_key
+    WHERE w.kind = 'ticket' AND w.source = 'jira' AND t.issue_type = ANY(%(bug_types)s::text[])
+    ORDER BY w.occurred_at, w.id LIMIT %(bugs_needed)s
+) AS f
+"""
+# The first bugs of the people who have fewer than needed there: from the bug tickets' side, so that a
+# team with few bugs is not read win by win.
+_RARE_BUGS_SQL = f"""
+SELECT array_agg(id) FROM (
+    SELECT w.id, row_number() OVER (PARTITION BY w.member_id ORDER BY w.occurred_at, w.id) AS rank
+    FROM tickets AS t
+    JOIN wins AS w ON w.kind = 'ticket' AND w.source = 'jira' AND w.source_key = t.issue_key
+    WHERE t.issue_type = ANY(%(bug_types)s::text[])
+      AND w.team_id = %(team_id)s AND {COUNTED_WINS} AND w.member_id = ANY(%(short)s::int[])
+) AS bugs
+WHERE rank <= %(bugs_needed)s
+"""
+_BUG_SCAN = 1000
+_BUG_SPELLINGS = sorted({"".join(letters) for letters in product("bB", "uU", "gG")})
+# Each person's first kudos received, and each giver's first given.
+_KUDOS_SQL = f"""
+SELECT array_agg(id) FROM (
+    (SELECT DISTINCT ON (member_id) id FROM wins
+     WHERE team_id = %(team_id)s AND {ACTIVE_KUDOS} AND member_id IS NOT NULL
+     ORDER BY member_id, occurred_at, id)
+    UNION ALL
+    (SELECT DISTINCT ON (giver) id FROM (
+        SELECT id, occurred_at, CAST(details #>> '{{kudos_from,member_id}}' AS integer) AS giver FROM wins
+        WHERE team_id = %(team_id)s AND {ACTIVE_KUDOS}
+     ) AS given
+     WHERE giver IS NOT NULL
+     ORDER BY giver, occurred_at, id)
+) AS firsts
+"""
+# Every counted win inside a challenge's window.
+_SPANS_SQL = f"""
+SELECT array_agg(w.id)
+FROM unnest(%(span_from)s::timestamptz[], %(span_to)s::timestamptz[]) AS s(lo, hi)
+JOIN wins AS w ON w.team_id = %(team_id)s AND w.occurred_at >= s.lo AND w.occurred_at < s.hi
+WHERE {COUNTED_WINS}
+"""
+# Each sprint's first win among the tickets sitting only in it (the instant), and every win of a ticket
+# sitting in several sprints (those get their sprint by instant, in Python).
+_SPRINT_FIRSTS_SQL = """
+SELECT min(w.occurred_at) AS first_at, array_agg(w.id) FILTER (WHERE p.sprints > 1) AS shared
+FROM (
+    SELECT st.ticket_id, min(st.sprint_id) AS sprint_id, count(*) AS sprints
+    FROM sprint_tickets AS st JOIN sprints AS s ON s.id = st.sprint_id
+    WHERE s.team_id = %(team_id)s AND s.state <> 'deleted'
+    GROUP BY st.ticket_id
+) AS p
+JOIN tickets AS t ON t.id = p.ticket_id
+JOIN wins AS w ON w.kind = 'ticket' AND w.source = 'jira' AND w.source_key = t.issue_key
+WHERE w.team_id = %(team_id)s AND w.status = 'active'
+GROUP BY CASE WHEN p.sprints > 1 THEN -1 ELSE p.sprint_id END
+"""
+_AT_INSTANTS_SQL = f"""
+SELECT array_agg(id) FROM wins
+WHERE team_id = %(team_id)s AND occurred_at = ANY(%(instants)s::timestamptz[]) AND {COUNTED_WINS}
+"""
+_NEEDED_WINS = f"""(
+    SELECT w.* FROM unnest(%(ids)s::int[]) AS needed(id)
+    CROSS JOIN LATERAL (
+        SELECT * FROM wins WHERE id = needed.id AND team_id = %(team_id)s AND {COUNTED_WINS} OFFSET 0
+    ) AS w
+)"""
+
+
+def _load_needed_win_columns(
+    session: Session,
+    team_id: int,
+    ticket_sprints: _TicketSprints,
+    rules: TeamRules,
+    calendar: TeamCalendar,
+    challenges: Sequence[Challenge],
+) -> WinColumns | None:
+    """The counted wins a recompute reads, and a few more; None when the whole history must be loaded.
+
+    That is for teams whose rules filter tickets, whose time zone has a day that is not one span of
+    time (see ``day_starts``), or who have no counted win.
+    """
+    if not rules.counts_every_ticket:
+        return None
+    params: dict[str, Any] = {"team_id": team_id}
+    with _binary_cursor(session) as cursor:
+        first_at, last_at = cursor.execute(_SPAN_SQL, params).fetchone()  # type: ignore[misc]
+        if first_at is None:
+            return None
+        days = day_starts(calendar, calendar.local_date(first_at), calendar.local_date(last_at))
+        if days is None:
+            return None
+        wins_needed, bugs_needed = ranks_read(rules)
+        params.update(
+            people=[m for (m,) in cursor.execute(_PEOPLE_SQL, params)],
+            day_from=days[:-1],
+            day_to=days[1:],
+            wins_needed=wins_needed,
+            bugs_needed=bugs_needed,
+            bug_types=_BUG_SPELLINGS,
+        )
+        ids: set[int] = set(_ids(cursor.execute(_FIRSTS_SQL, params)))
+        if bugs_needed:
+            params["bug_scan"] = max(_BUG_SCAN, bugs_needed)
+            members, bugs = _arrays(cursor.execute(_BUGS_SQL, params), 2)
+            ids.update(bugs)
+            found = Counter(members)
+            params["short"] = [m for m in params["people"] if found[m] < bugs_needed]
+            if params["short"]:
+                ids.update(_ids(cursor.execute(_RARE_BUGS_SQL, params)))
+        if {"first_kudos_given", "first_kudos_received"} & rules.enabled_badges:
+            ids.update(_ids(cursor.execute(_KUDOS_SQL, params)))
+        spans = challenge_spans(challenges, calendar)
+        if spans:
+            params.update(span_from=spans[::2], span_to=spans[1::2])
+            ids.update(_ids(cursor.execute(_SPANS_SQL, params)))
+        if "first_win_of_sprint" in rules.enabled_milestones and ticket_sprints.any:
+            instants = []
+            for first_at, shared in cursor.execute(_SPRINT_FIRSTS_SQL, params).fetchall():
+                instants.append(first_at)
+                ids.update(shared or ())
+            params["instants"] = instants
+            ids.update(_ids(cursor.execute(_AT_INSTANTS_SQL, params)))
+        params.update(ids=sorted(ids), kinds=_COUNTED)
+        row = cursor.execute(_win_columns_sql(False, _NEEDED_WINS, _TICKETS_LOOKED_UP), params).fetchone()
+    return _win_columns_of(row, team_id, ticket_sprints, False)
+
+
+def _arrays(cursor: Any, width: int) -> list[Sequence[Any]]:
+    """The one row of ``width`` arrays a query of ``array_agg`` returns (NULL over no rows: empty)."""
+    row = cursor.fetchone()
+    return [()] * width if row is None or row[0] is None else list(row)
+
+
+def _ids(cursor: Any) -> Sequence[int]:
+    """The array of ids of a query's one ``array_agg`` value (NULL over no rows)."""
+    row = cursor.fetchone()
+    return () if row is None or row[0] is None else row[0]  # type: ignore[no-any-return]
 
 
 def _labels_of(text: str | None) -> tuple[str, ...]:
