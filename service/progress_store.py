@@ -730,7 +730,8 @@ def _load_needed_win_columns(
     """The counted wins a recompute reads, and a few more; None when the whole history must be loaded.
 
     That is for teams whose rules filter tickets, whose time zone has a day that is not one span of
-    time (see ``day_starts``), or who have no counted win.
+    time (see ``day_starts``) or who have no counted win, and when a chosen win stopped counting while
+    the others were looked for.
     """
     if not rules.counts_every_ticket:
         return None
@@ -773,9 +774,21 @@ def _load_needed_win_columns(
                 ids.update(shared or ())
             params["instants"] = instants
             ids.update(_ids(cursor.execute(_AT_INSTANTS_SQL, params)))
-        params.update(ids=sorted(ids), kinds=_COUNTED)
-        row = cursor.execute(_win_columns_sql(False, _NEEDED_WINS, _TICKETS_LOOKED_UP), params).fetchone()
-    return _win_columns_of(row, team_id, ticket_sprints, False)
+        return _read_chosen(cursor, team_id, ids, ticket_sprints)
+
+
+def _read_chosen(
+    cursor: Any, team_id: int, ids: set[int], ticket_sprints: _TicketSprints
+) -> WinColumns | None:
+    """The chosen wins with their tickets, in order; None if one of them no longer counts.
+
+    Each statement sees the latest commits: a chosen win retracted meanwhile would leave its day or rank
+    without the win that follows it. The full load is one statement, so it is the safe answer then.
+    """
+    params = {"team_id": team_id, "ids": sorted(ids), "kinds": _COUNTED}
+    row = cursor.execute(_win_columns_sql(False, _NEEDED_WINS, _TICKETS_LOOKED_UP), params).fetchone()
+    columns = _win_columns_of(row, team_id, ticket_sprints, False)
+    return columns if len(columns) == len(ids) else None
 
 
 def _arrays(cursor: Any, width: int) -> list[Sequence[Any]]:

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 
 from service.db import Database
 from service.domain.challenges import Challenge
@@ -27,8 +27,10 @@ from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 from service.models.progress import ChallengeRow
 from service.progress_store import (
     _BUG_SPELLINGS,
+    _binary_cursor,
     _load_sprints,
     _load_win_columns,
+    _read_chosen,
     load_team_inputs,
     run_recompute,
 )
@@ -194,6 +196,19 @@ def test_the_needed_wins_give_the_whole_historys_result(postgres: Database, zone
     assert result == run_recompute(replace(inputs, wins=everything), TODAY)
     kinds = {d.kind.value for d in result.drafts}
     assert {"badge", "challenge"} <= kinds and result.member_streaks
+
+
+@pytest.mark.postgres
+def test_a_chosen_win_that_stopped_counting_meanwhile_means_loading_every_win(postgres: Database) -> None:
+    seed(postgres, 2, "UTC", {})
+    with postgres.transaction() as session:
+        _, ticket_sprints, _ = _load_sprints(session, 1)
+        counted = list(_load_win_columns(session, 1, ticket_sprints, TeamRules()).ids[:50])
+        retracted = session.scalar(select(Win.id).where(Win.status == "retracted").limit(1))
+        with _binary_cursor(session) as cursor:
+            chosen = _read_chosen(cursor, 1, set(counted), ticket_sprints)
+            assert chosen is not None and list(chosen.ids) == counted  # in (occurred_at, id) order
+            assert _read_chosen(cursor, 1, {*counted, retracted}, ticket_sprints) is None
 
 
 @pytest.mark.postgres
