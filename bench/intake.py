@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--configs", default="3x8,2x8,5x4", help="gunicorn workers x threads, comma-separated"
+        "--configs", default="4x6,3x8,5x4", help="gunicorn workers x threads, comma-separated"
     )
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--duration", type=int, default=8, help="seconds per closed-loop measurement")
