@@ -133,17 +133,14 @@ class InboxWriter:
     def _write(self, group: Sequence[_Waiting]) -> None:
         try:
             self._write_together(group)
-            with self._lock:
-                self.groups_written += 1
-                self.rows_written += len(group)
-        except (OperationalError, DBAPIError) as error:
+        except DBAPIError as error:
             if len(group) == 1 or isinstance(error, OperationalError):
                 raise
             # One bad row must not fail its neighbours: write each on its own and let it answer.
             for waiting in group:
                 try:
                     self._write_together([waiting])
-                except (OperationalError, DBAPIError) as single_error:
+                except DBAPIError as single_error:
                     waiting.error = single_error
 
     def _write_together(self, group: Sequence[_Waiting]) -> None:
@@ -164,6 +161,9 @@ class InboxWriter:
                 result = Stored(result.id, False, result.state)  # the second copy in one group
             claimed.add(key)
             waiting.stored = result
+        with self._lock:
+            self.groups_written += 1
+            self.rows_written += len(group)
 
     def _execute(
         self, rows: Sequence[dict[str, Any]], params: dict[str, Any]

@@ -7,7 +7,7 @@ from functools import partial
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from integrations.jira import signature
 from integrations.jira.parse import KNOWN_EVENTS, event_name, payload_timestamp_ms
@@ -73,7 +73,7 @@ def receive() -> tuple[Response, int]:
     )
     try:
         stored = rt.inbox_writer.store(delivery)  # returns once the row is committed
-    except (OperationalError, DBAPIError) as error:
+    except DBAPIError as error:  # OperationalError (database down) among them
         log.error("inbox unavailable: %s", type(error).__name__)
         response, status = json_error(503, "storage is unavailable; retry later")
         response.headers["Retry-After"] = "30"
