@@ -5,19 +5,15 @@ hold a million wins), straight into the domain's frozen dataclasses. Storing is 
 what the last recompute left: engine wins are inserted, updated, retracted or reactivated so
 that the table always mirrors the latest recompute, whatever order the events came in.
 
-Refs the domain sees (they end up in engine wins' source keys, which are unique across teams):
-
-* a person is ``"<team id>:<member id>"``. People are global but badges and streaks are earned
-  in a team: two teams each celebrate someone's first win with them, under distinct keys;
-* the team is ``"<team id>"``; a sprint is ``"<sprint id>"``; a challenge is its row id.
+The domain knows people, the team and sprints by the refs of ``service.progress_refs``, and a
+challenge by its row id.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from itertools import chain, compress, count, product, repeat
@@ -28,13 +24,16 @@ import orjson
 from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
+from service import sprint_tallies
 from service.domain.challenges import TEAM_SCOPE, Challenge, ChallengeProgress
+from service.domain.milestones import oldest_open_closings
 from service.domain.progress import ProgressResult, recompute
 from service.domain.progress_inputs import (
     COUNTED_KINDS,
     IssueAge,
     RecordedWin,
     SprintScope,
+    SprintTally,
     StreakFreeze,
     TeamCalendar,
     WinColumns,
@@ -55,35 +54,16 @@ from service.models.progress import (
 )
 from service.models.upsert import insert_ignoring_conflicts
 from service.models.wins import ACTIVE_KUDOS, COUNTED_WINS
+from service.progress_refs import member_id_of, member_ref, sprint_ref, team_ref
+from service.progress_sql import binary_cursor as _binary_cursor
+from service.progress_sql import inline as _inline
+from service.progress_sql import is_postgres as _is_postgres
+from service.progress_sql import stream as _stream
 
-CHUNK = 20_000  # rows per fetch when streaming; large enough to amortise round trips
 SCOPE_FROM_EVENTS = "events"
 SCOPE_FROM_JIRA = "jira"
 _COUNTED = sorted(k.value for k in COUNTED_KINDS)
 _BUG = "bug"
-
-
-# -- refs ------------------------------------------------------------------------------------------------
-
-
-def member_ref(team_id: int, member_id: int) -> str:
-    return f"{team_id}:{member_id}"
-
-
-def member_id_of(ref: str | None) -> int | None:
-    """The member id inside a member ref (None for team-level drafts)."""
-    if ref is None:
-        return None
-    _, _, member = ref.partition(":")
-    return int(member)
-
-
-def team_ref(team_id: int) -> str:
-    return str(team_id)
-
-
-def sprint_ref(sprint_id: int) -> str:
-    return str(sprint_id)
 
 
 # -- loading ---------------------------------------------------------------------------------------------
@@ -104,6 +84,8 @@ class TeamInputs:
     challenges: list[Challenge]
     issue_ages: list[IssueAge]
     scope_sources: dict[str, str] = field(default_factory=dict)  # sprint ref -> "jira" | "events"
+    # Sprint tallies derived afresh while loading (Postgres), kept by ``store_result`` for next time.
+    fresh_tallies: dict[int, sprint_tallies.KeptTally] = field(default_factory=dict)
 
     def local_today(self, now: datetime | None = None) -> date:
         return self.calendar.local_date(now or datetime.now(UTC))
@@ -138,14 +120,24 @@ def load_team_inputs(session: Session, team_id: int) -> TeamInputs:
             select(StreakFreezeDay.member_id, StreakFreezeDay.day).where(StreakFreezeDay.team_id == team_id)
         )
     ]
-    sprints, ticket_sprints, scope_sources = _load_sprints(session, team_id)
     challenges = load_challenges(session, team_id)
+    issue_ages = _load_issue_ages(session, team_id)
     wins: list[RecordedWin] | WinColumns
+    fresh_tallies: dict[int, sprint_tallies.KeptTally] = {}
     if not _is_postgres(session):
+        sprints, ticket_sprints, scope_sources = _load_sprints(session, team_id)
         wins = list(_load_wins(session, team_id, ticket_sprints))
     else:
-        needed = _load_needed_win_columns(session, team_id, ticket_sprints, rules, calendar, challenges)
-        wins = _load_win_columns(session, team_id, ticket_sprints, rules) if needed is None else needed
+        kept = _load_kept_sprints(session, team_id, issue_ages)
+        sprints, scope_sources = kept.scopes, kept.sources
+        needed = _load_needed_win_columns(session, team_id, kept, rules, calendar, challenges)
+        if needed is None:
+            wins = _load_win_columns(
+                session, team_id, _all_ticket_sprints(session, team_id, kept.windows), rules
+            )
+        else:
+            wins = needed
+        fresh_tallies = kept.tallies.fresh
     return TeamInputs(
         team_id=team_id,
         calendar=calendar,
@@ -154,44 +146,10 @@ def load_team_inputs(session: Session, team_id: int) -> TeamInputs:
         sprints=sprints,
         freezes=freezes,
         challenges=challenges,
-        issue_ages=_load_issue_ages(session, team_id),
+        issue_ages=issue_ages,
         scope_sources=scope_sources,
+        fresh_tallies=fresh_tallies,
     )
-
-
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _stream(session: Session, statement: Any) -> Iterator[Any]:
-    """Rows in chunks: server-side cursor on Postgres, and never a million ORM objects."""
-    if _is_postgres(session):
-        # A cursor makes the planner favour the first rows (nested loops, one lookup per row); we read
-        # every row, so plan for all of them. SET LOCAL ends with this transaction.
-        session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
-    # Core rows through the session's connection: the ORM result layer costs seconds per million.
-    return iter(session.connection().execute(statement.execution_options(yield_per=CHUNK)))
-
-
-def _inline(session: Session, statement: Any) -> str:
-    """The statement's SQL with its values inlined (ids and names), to run on a binary cursor."""
-    dialect = session.get_bind().dialect
-    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-
-
-@contextmanager
-def _binary_cursor(session: Session) -> Iterator[Any]:
-    """A binary psycopg cursor on the session's connection (same transaction), tuned for one big read."""
-    driver = session.connection().connection.driver_connection
-    with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]
-        # A million-win team's join and sort fit in memory with this (each parallel worker takes a
-        # share: about 40 MB a sort; the tickets' hash, 63 MB, may take twice work_mem), where the default
-        # 4 MB spills them to disk; larger teams spill, they do not fail. Compiling the expressions
-        # (JIT) costs more than it saves on a query run once.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL TimeZone = 'UTC'")  # instants come back in UTC, as UTCDateTime hands them
-        yield cursor
 
 
 def load_challenges(session: Session, team_id: int) -> list[Challenge]:
@@ -292,7 +250,20 @@ def _load_sprints(session: Session, team_id: int) -> tuple[list[SprintScope], _T
     Committed scope comes from Jira's sprint report when the REST refresh stored it (source
     ``jira``); otherwise it is inferred from the tickets we saw in the sprint (``events``).
     """
-    sprints = {
+    headers = _sprint_headers(session, team_id)
+    windows = _windows(headers)
+    members = _columns_by_sprint(session, _event_scope_query(team_id), 6)
+    ticket_sprints = _TicketSprints.of({sid: columns[0] for sid, columns in members.items()}, windows)
+    jira_scopes = _jira_scopes(session, _from_jira(session, list(headers)))
+    issues = {sid: columns[1:] for sid, columns in members.items()} | jira_scopes
+    people = _people(team_id, issues.values())
+    scopes = [_scope_of(team_id, sid, header, issues.get(sid), people) for sid, header in headers.items()]
+    return scopes, ticket_sprints, _sources(headers, jira_scopes)
+
+
+def _sprint_headers(session: Session, team_id: int) -> dict[int, Any]:
+    """The team's sprints (not deleted) by id, in id order: what a scope holds besides its issues."""
+    return {
         s.id: s
         for s in session.execute(
             select(
@@ -308,10 +279,17 @@ def _load_sprints(session: Session, team_id: int) -> tuple[list[SprintScope], _T
             .order_by(Sprint.id)
         )
     }
-    windows = {
+
+
+def _windows(headers: dict[int, Any]) -> dict[int, _SprintWindow]:
+    return {
         sid: _SprintWindow(sprint_ref(sid), s.start_at, s.completed_at or s.end_at)
-        for sid, s in sprints.items()
+        for sid, s in headers.items()
     }
+
+
+def _event_scope_query(team_id: int, sprint_ids: Sequence[int] | None = None) -> Any:
+    """Each sprint's tickets as we saw them: sprint id, ticket id, key, done, done_at, points, assignee."""
     query = (
         select(
             sprint_tickets.c.sprint_id,
@@ -326,45 +304,55 @@ def _load_sprints(session: Session, team_id: int) -> tuple[list[SprintScope], _T
         .join(Sprint, Sprint.id == sprint_tickets.c.sprint_id)
         .where(Sprint.team_id == team_id, Sprint.state != "deleted")
     )
-    members = _columns_by_sprint(session, query, 6)
-    ticket_sprints = _TicketSprints.of({sid: columns[0] for sid, columns in members.items()}, windows)
-    jira_scopes = _jira_scopes(session, list(sprints))
-    assigned = {m for columns in members.values() for m in set(columns[5])}
-    assigned.update(m for columns in jira_scopes.values() for m in set(columns[4]))
-    people = {m: member_ref(team_id, m) for m in assigned if m is not None}
-    no_issues: _ScopeColumns = [[], [], [], [], []]
-    scopes: list[SprintScope] = []
-    sources: dict[str, str] = {}
-    for sid, s in sprints.items():
-        items = jira_scopes.get(sid)
-        source = SCOPE_FROM_JIRA if items is not None else SCOPE_FROM_EVENTS
-        keys, done, done_at, points, assignees = items or members.get(sid, [[], *no_issues])[1:]
-        finished = [bool(d) and at is not None for d, at in zip(done, done_at, strict=True)]
-        scopes.append(
-            SprintScope(
-                sprint_ref=sprint_ref(sid),
-                name=s.name,
-                start=s.start_at,
-                end=s.end_at,
-                completed_at=s.completed_at,
-                committed_issues=frozenset(keys),
-                committed_points=sum(compress(points, map(is_not, points, repeat(None)))),
-                done=dict(
-                    zip(
-                        compress(keys, finished),
-                        zip(compress(done_at, finished), compress(points, finished), strict=True),
-                        strict=True,
-                    )
-                ),
-                assignees=dict(zip(keys, map(people.get, assignees), strict=True)),
-                goal_met_confirmed_at=s.goal_met_at,
-                goal_met_confirmed_by=(
-                    member_ref(team_id, s.goal_met_by_member_id) if s.goal_met_by_member_id else None
-                ),
+    return query if sprint_ids is None else query.where(sprint_tickets.c.sprint_id.in_(sprint_ids))
+
+
+def _people(team_id: int, issues: Iterable[_ScopeColumns]) -> dict[int, str]:
+    assigned = {m for columns in issues for m in set(columns[4])}
+    return {m: member_ref(team_id, m) for m in assigned if m is not None}
+
+
+def _sources(headers: dict[int, Any], from_jira: Collection[int]) -> dict[str, str]:
+    return {sprint_ref(sid): SCOPE_FROM_JIRA if sid in from_jira else SCOPE_FROM_EVENTS for sid in headers}
+
+
+_NO_ISSUES: _ScopeColumns = [[], [], [], [], []]
+
+
+def _scope_of(
+    team_id: int,
+    sprint_id: int,
+    header: Any,
+    issues: _ScopeColumns | None,
+    people: dict[int, str],
+    *,
+    tally: SprintTally | None = None,
+) -> SprintScope:
+    """A sprint's scope from its header and its issues' columns: keys, done, done_at, points, assignees."""
+    keys, done, done_at, points, assignees = issues or _NO_ISSUES
+    finished = [bool(d) and at is not None for d, at in zip(done, done_at, strict=True)]
+    return SprintScope(
+        sprint_ref=sprint_ref(sprint_id),
+        name=header.name,
+        start=header.start_at,
+        end=header.end_at,
+        completed_at=header.completed_at,
+        committed_issues=frozenset(keys),
+        committed_points=sum(compress(points, map(is_not, points, repeat(None)))),
+        done=dict(
+            zip(
+                compress(keys, finished),
+                zip(compress(done_at, finished), compress(points, finished), strict=True),
+                strict=True,
             )
-        )
-        sources[sprint_ref(sid)] = source
-    return scopes, ticket_sprints, sources
+        ),
+        assignees=dict(zip(keys, map(people.get, assignees), strict=True)),
+        goal_met_confirmed_at=header.goal_met_at,
+        goal_met_confirmed_by=(
+            member_ref(team_id, header.goal_met_by_member_id) if header.goal_met_by_member_id else None
+        ),
+        tally=tally,
+    )
 
 
 def _columns_by_sprint(session: Session, statement: Any, width: int) -> dict[int, _ScopeColumns]:
@@ -390,19 +378,141 @@ def _columns_by_sprint(session: Session, statement: Any, width: int) -> dict[int
         return {sprint_id: list(columns) for sprint_id, *columns in cursor.fetchall()}
 
 
-def _jira_scopes(session: Session, sprint_ids: list[int]) -> dict[int, _ScopeColumns]:
-    """Committed scope from Jira's Agile API, for the sprints whose scope came from there."""
-    from service.models.scope import SprintScopeItem, SprintScopeSource
+@dataclass(frozen=True, slots=True)
+class _KeptSprints:
+    """The sprints as a Postgres recompute loads them: unchanged ones summarised from their kept tally."""
+
+    scopes: list[SprintScope]
+    sources: dict[str, str]
+    windows: dict[int, _SprintWindow]
+    tallies: sprint_tallies.SprintTallies
+
+
+def _load_kept_sprints(session: Session, team_id: int, issue_ages: Sequence[IssueAge]) -> _KeptSprints:
+    """Every sprint's scope; only the sprints whose issues changed since their tally was kept are read.
+
+    The others come summarised (``SprintScope.tally``), with in ``done`` only the issues that closed as
+    the oldest open one, which is all that the oldest-open-ticket milestone looks up there.
+    """
+    headers = _sprint_headers(session, team_id)
+    from_jira = _from_jira(session, list(headers))
+    jira = set(from_jira)
+    with _binary_cursor(session) as cursor:
+        now = sprint_tallies.fingerprints(
+            cursor,
+            team_id,
+            {sid: (team_id, h.completed_at, sid in jira) for sid, h in headers.items()},
+            from_jira,
+        )
+        tallies = sprint_tallies.kept(cursor, team_id, now)
+        first_wins = sprint_tallies.first_wins(cursor, team_id, tallies.stale)
+        done = _done_among(cursor, sorted(oldest_open_closings(issue_ages)), tallies.valid, jira)
+    stale = set(tallies.stale)
+    events = _columns_by_sprint(session, _event_scope_query(team_id, tallies.stale), 6) if stale else {}
+    issues = {sid: columns[1:] for sid, columns in events.items()}
+    issues |= _jira_scopes(session, [sid for sid in from_jira if sid in stale])
+    people = _people(team_id, issues.values())
+    scopes: list[SprintScope] = []
+    for sid, header in headers.items():
+        valid = tallies.valid.get(sid)
+        if valid is not None:
+            scopes.append(_summarised(team_id, sid, header, valid.tally, done.get(sid, {})))
+            continue
+        scope = _scope_of(team_id, sid, header, issues.get(sid), people)
+        tally = SprintTally.of(scope)
+        tallies.fresh[sid] = sprint_tallies.KeptTally(now.of[sid], tally, first_wins.get(sid))
+        scopes.append(replace(scope, tally=tally))
+    return _KeptSprints(scopes, _sources(headers, jira), _windows(headers), tallies)
+
+
+def _summarised(
+    team_id: int,
+    sprint_id: int,
+    header: Any,
+    tally: SprintTally,
+    done: dict[str, tuple[datetime, float | None]],
+) -> SprintScope:
+    return replace(_scope_of(team_id, sprint_id, header, None, {}, tally=tally), done=done)
+
+
+# The done issues of the kept sprints among these keys (the issue ages'), as each sprint's scope has them.
+_DONE_AMONG_SQL = """
+SELECT st.sprint_id, t.issue_key, t.done_at, t.points
+FROM tickets AS t JOIN sprint_tickets AS st ON st.ticket_id = t.id
+WHERE t.issue_key = ANY(%(keys)s::text[]) AND st.sprint_id = ANY(%(events)s::int[])
+  AND t.done AND t.done_at IS NOT NULL
+UNION ALL
+SELECT i.sprint_id, i.issue_key, i.done_at, i.points
+FROM sprint_scope AS i
+WHERE i.issue_key = ANY(%(keys)s::text[]) AND i.sprint_id = ANY(%(jira)s::int[])
+  AND i.committed AND i.removed_at IS NULL AND i.done AND i.done_at IS NOT NULL
+"""
+
+
+def _done_among(
+    cursor: Any, keys: list[str], sprint_ids: Collection[int], from_jira: Collection[int]
+) -> dict[int, dict[str, tuple[datetime, float | None]]]:
+    done: dict[int, dict[str, tuple[datetime, float | None]]] = {}
+    if not keys or not sprint_ids:
+        return done
+    params = {
+        "keys": keys,
+        "events": [sid for sid in sprint_ids if sid not in from_jira],
+        "jira": [sid for sid in sprint_ids if sid in from_jira],
+    }
+    for sprint_id, key, done_at, points in cursor.execute(_DONE_AMONG_SQL, params):
+        done.setdefault(sprint_id, {})[key] = (done_at, points)
+    return done
+
+
+def _all_ticket_sprints(session: Session, team_id: int, windows: dict[int, _SprintWindow]) -> _TicketSprints:
+    query = (
+        select(sprint_tickets.c.sprint_id, sprint_tickets.c.ticket_id)
+        .join(Sprint, Sprint.id == sprint_tickets.c.sprint_id)
+        .where(Sprint.team_id == team_id, Sprint.state != "deleted")
+    )
+    members = _columns_by_sprint(session, query, 1)
+    return _TicketSprints.of({sid: columns[0] for sid, columns in members.items()}, windows)
+
+
+# The sprints of these tickets (all of each ticket's sprints), to place the wins read.
+_TICKET_SPRINTS_SQL = """
+SELECT st.sprint_id, array_agg(st.ticket_id)
+FROM sprint_tickets AS st JOIN sprints AS s ON s.id = st.sprint_id
+WHERE s.team_id = %(team_id)s AND s.state <> 'deleted' AND st.ticket_id = ANY(%(tickets)s::int[])
+GROUP BY st.sprint_id
+"""
+
+
+def _ticket_sprints_of(
+    cursor: Any, team_id: int, ticket_ids: Iterable[int | None], windows: dict[int, _SprintWindow]
+) -> _TicketSprints:
+    tickets = sorted({t for t in ticket_ids if t is not None})
+    if not tickets or not windows:
+        return _TicketSprints()
+    found = cursor.execute(_TICKET_SPRINTS_SQL, {"team_id": team_id, "tickets": tickets}).fetchall()
+    return _TicketSprints.of(dict(found), windows)
+
+
+def _from_jira(session: Session, sprint_ids: list[int]) -> list[int]:
+    """The sprints whose committed scope came from Jira's Agile API."""
+    from service.models.scope import SprintScopeSource
 
     if not sprint_ids:
-        return {}
-    from_jira = set(
+        return []
+    return sorted(
         session.scalars(
             select(SprintScopeSource.sprint_id).where(
                 SprintScopeSource.sprint_id.in_(sprint_ids), SprintScopeSource.source == SCOPE_FROM_JIRA
             )
         )
     )
+
+
+def _jira_scopes(session: Session, from_jira: list[int]) -> dict[int, _ScopeColumns]:
+    """Committed scope from Jira's Agile API, for these sprints (whose scope came from there)."""
+    from service.models.scope import SprintScopeItem
+
     if not from_jira:
         return {}
     query = select(
@@ -692,21 +802,6 @@ FROM unnest(%(span_from)s::timestamptz[], %(span_to)s::timestamptz[]) AS s(lo, h
 JOIN wins AS w ON w.team_id = %(team_id)s AND w.occurred_at >= s.lo AND w.occurred_at < s.hi
 WHERE {COUNTED_WINS}
 """
-# Each sprint's first win among the tickets sitting only in it (the instant), and every win of a ticket
-# sitting in several sprints (those get their sprint by instant, in Python).
-_SPRINT_FIRSTS_SQL = """
-SELECT min(w.occurred_at) AS first_at, array_agg(w.id) FILTER (WHERE p.sprints > 1) AS shared
-FROM (
-    SELECT st.ticket_id, min(st.sprint_id) AS sprint_id, count(*) AS sprints
-    FROM sprint_tickets AS st JOIN sprints AS s ON s.id = st.sprint_id
-    WHERE s.team_id = %(team_id)s AND s.state <> 'deleted'
-    GROUP BY st.ticket_id
-) AS p
-JOIN tickets AS t ON t.id = p.ticket_id
-JOIN wins AS w ON w.kind = 'ticket' AND w.source = 'jira' AND w.source_key = t.issue_key
-WHERE w.team_id = %(team_id)s AND w.status = 'active'
-GROUP BY CASE WHEN p.sprints > 1 THEN -1 ELSE p.sprint_id END
-"""
 _AT_INSTANTS_SQL = f"""
 SELECT array_agg(id) FROM wins
 WHERE team_id = %(team_id)s AND occurred_at = ANY(%(instants)s::timestamptz[]) AND {COUNTED_WINS}
@@ -722,7 +817,7 @@ _NEEDED_WINS = f"""(
 def _load_needed_win_columns(
     session: Session,
     team_id: int,
-    ticket_sprints: _TicketSprints,
+    sprints: _KeptSprints,
     rules: TeamRules,
     calendar: TeamCalendar,
     challenges: Sequence[Challenge],
@@ -767,18 +862,54 @@ def _load_needed_win_columns(
         if spans:
             params.update(span_from=spans[::2], span_to=spans[1::2])
             ids.update(_ids(cursor.execute(_SPANS_SQL, params)))
-        if "first_win_of_sprint" in rules.enabled_milestones and ticket_sprints.any:
-            instants = []
-            for first_at, shared in cursor.execute(_SPRINT_FIRSTS_SQL, params).fetchall():
-                instants.append(first_at)
-                ids.update(shared or ())
+        tallies = sprints.tallies
+        first_wins = "first_win_of_sprint" in rules.enabled_milestones and bool(
+            tallies.fingerprints.with_issues
+        )
+        instants = [at for sid in sprints.windows if (at := tallies.first_win_at(sid)) is not None]
+        if first_wins and instants:
             params["instants"] = instants
             ids.update(_ids(cursor.execute(_AT_INSTANTS_SQL, params)))
-        return _read_chosen(cursor, team_id, ids, ticket_sprints)
+        columns = _read_chosen(cursor, team_id, ids, sprints.windows)
+        if not first_wins or columns is None:
+            return columns
+        missing = _first_wins_missing(columns, sprints)
+        if not missing:
+            return columns
+        # The earliest win of these sprints' tickets went to another sprint holding its ticket, or is
+        # gone (see ``service.sprint_tallies``): keep the earliest as it is now, and find each first.
+        again = sprint_tallies.first_wins(cursor, team_id, missing)
+        for sid in missing:
+            tallies.keep_first_win_at(sid, again.get(sid))
+            found = _first_win_of(cursor, team_id, sid, sprints.windows)
+            if found is not None:
+                ids.add(found)
+        return _read_chosen(cursor, team_id, ids, sprints.windows)
+
+
+def _first_win_of(cursor: Any, team_id: int, sprint_id: int, windows: dict[int, _SprintWindow]) -> int | None:
+    """The id of the sprint's first win: the earliest of its tickets' wins that the sprint holds."""
+    ref = sprint_ref(sprint_id)
+    for page in sprint_tallies.wins_in_order(cursor, team_id, sprint_id):
+        placed = _ticket_sprints_of(cursor, team_id, [ticket_id for _, ticket_id, _ in page], windows)
+        for win_id, ticket_id, at in page:
+            if placed.sprint_of(ticket_id, at) == ref:
+                return int(win_id)
+    return None
+
+
+def _first_wins_missing(columns: WinColumns, sprints: _KeptSprints) -> list[int]:
+    """The sprints whose earliest win is not among the wins read as theirs (at its instant)."""
+    read = set(zip(columns.sprint_refs, columns.occurred_at, strict=True))
+    return [
+        sid
+        for sid in sprints.windows
+        if (at := sprints.tallies.first_win_at(sid)) is not None and (sprint_ref(sid), at) not in read
+    ]
 
 
 def _read_chosen(
-    cursor: Any, team_id: int, ids: set[int], ticket_sprints: _TicketSprints
+    cursor: Any, team_id: int, ids: set[int], windows: dict[int, _SprintWindow]
 ) -> WinColumns | None:
     """The chosen wins with their tickets, in order; None if one of them no longer counts.
 
@@ -787,6 +918,8 @@ def _read_chosen(
     """
     params = {"team_id": team_id, "ids": sorted(ids), "kinds": _COUNTED}
     row = cursor.execute(_win_columns_sql(False, _NEEDED_WINS, _TICKETS_LOOKED_UP), params).fetchone()
+    ticket_ids = () if row is None or row[0] is None else row[_WIN_COLUMNS.index("ticket_id")]
+    ticket_sprints = _ticket_sprints_of(cursor, team_id, ticket_ids, windows)
     columns = _win_columns_of(row, team_id, ticket_sprints, False)
     return columns if len(columns) == len(ids) else None
 
@@ -978,6 +1111,7 @@ def store_result(session: Session, inputs: TeamInputs, result: ProgressResult) -
     _store_engine_wins(session, inputs.team_id, result.drafts, changes)
     changes.streaks_changed = _store_streaks(session, inputs.team_id, result)
     changes.challenges_changed = _store_challenges(session, result.challenges)
+    sprint_tallies.save(session, inputs.team_id, inputs.fresh_tallies)
     return changes
 
 

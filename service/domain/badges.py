@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import compress, count, repeat
-from operator import eq, itemgetter
+from operator import eq
 
 from service.domain.progress_inputs import (
     RecordedWin,
@@ -39,7 +39,6 @@ WIN_COUNT_BADGES: tuple[tuple[str, int], ...] = (
     ("wins_50", 50),
     ("wins_100", 100),
 )
-_issue_key = itemgetter(1)  # of a FinishedIssue
 
 
 def badge_draft(
@@ -152,35 +151,21 @@ def sprint_finisher_drafts(
     for sprint, tally in closed:
         completed_at = sprint.completed_at
         assert completed_at is not None  # filtered above; narrows the type
-        # Once everyone holds the badge (the usual case after the first sprints) a sprint costs
-        # one pass over its assignees: they are a superset of the members with committed issues.
-        if all(m is None or m in awarded for m in set(sprint.assignees.values())):
-            continue
-        assignee = sprint.assignees.get
-        pending = sorted(m for m in set(map(assignee, sprint.committed_issues)) - awarded if m is not None)
-        if not pending:
-            continue
-        committed_per_member = Counter(map(assignee, sprint.committed_issues))
-        issues = (tally or SprintTally.of(sprint)).finished
-        # A member finished all their committed issues (in done, by completion) exactly when
-        # they own as many finished committed issues as committed ones; the last of those in
-        # (done_at, key) order completed the set.
-        finished_keys = list(map(_issue_key, issues))
-        owners = list(map(assignee, finished_keys))
-        finished_per_member = Counter(owners)
-        last_key = dict(zip(owners, finished_keys, strict=True))
-        for member in pending:
-            if finished_per_member[member] < committed_per_member[member]:
+        # A member finished all their committed issues (in done, by completion) exactly when they
+        # own as many finished committed issues as committed ones; the last of those in (done_at,
+        # key) order completed the set.
+        for member in (tally or SprintTally.of(sprint)).members:
+            if member.member_ref in awarded or member.finished < member.committed:
                 continue
-            awarded.add(member)
+            awarded.add(member.member_ref)
             drafts.append(
                 badge_draft(
                     "sprint_finisher",
-                    member,
+                    member.member_ref,
                     completed_at,
                     None,
                     sprint_ref=sprint.sprint_ref,
-                    trigger_issue_key=last_key[member],
+                    trigger_issue_key=member.last_key,
                 )
             )
     return drafts

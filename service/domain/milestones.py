@@ -10,27 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from itertools import accumulate, compress, count, islice, repeat
-from operator import is_not, itemgetter, le, mul
 from typing import Literal
 
 from service.domain.progress_inputs import (
-    FinishedIssue,
+    PROGRESS_STEPS,
     IssueAge,
     RecordedWin,
     SprintScope,
     SprintTally,
-    finished_committed,
 )
 from service.domain.team_rules import TeamRules
 from service.domain.wins import WinDraft, WinKind, WinSource
 
-PROGRESS_STEPS: tuple[int, ...] = (25, 50, 75, 100)
 PROGRESS_NAMES: frozenset[str] = frozenset(
     {*(f"progress_{step}" for step in PROGRESS_STEPS), "scope_done_early"}
 )
-
-_points_of = itemgetter(2)  # of a FinishedIssue
 
 
 def milestone_draft(
@@ -66,34 +60,23 @@ def confirm_sprint_goal(scope: SprintScope, by_member_ref: str, at: datetime) ->
     return replace(scope, goal_met_confirmed_at=at, goal_met_confirmed_by=by_member_ref)
 
 
-def progress_basis(
-    scope: SprintScope, finished: Sequence[FinishedIssue] | None = None
-) -> Literal["points", "count"]:
-    """``finished`` is ``finished_committed(scope)`` when the caller already has it."""
-    if finished is None:
-        finished = finished_committed(scope)
-    if scope.committed_points > 0 and all(map(is_not, map(_points_of, finished), repeat(None))):
-        return "points"
-    return "count"
+def progress_basis(scope: SprintScope) -> Literal["points", "count"]:
+    return SprintTally.of(scope).basis
 
 
 def progress_milestones(
-    scope: SprintScope, enabled: frozenset[str], finished: Sequence[FinishedIssue] | None = None
+    scope: SprintScope, enabled: frozenset[str], tally: SprintTally | None = None
 ) -> list[WinDraft]:
     """progress_25/50/75/100, each at the done_at of the issue that crossed it, and scope_done_early.
 
-    ``finished`` is ``finished_committed(scope)`` when the caller already has it.
+    ``tally`` is ``SprintTally.of(scope)`` when the caller already has it.
     """
     if not enabled & PROGRESS_NAMES:
         return []
-    if finished is None:
-        finished = finished_committed(scope)
-    if not scope.committed_issues or not finished:
-        return []
-    basis = progress_basis(scope, finished)
+    tally = tally or SprintTally.of(scope)
     drafts: list[WinDraft] = []
-    for step, index in _crossings(scope, finished, basis):
-        done_at, key, _ = finished[index]
+    for crossing in tally.crossings:
+        step, done_at, key = crossing.step, crossing.done_at, crossing.issue_key
         name = f"progress_{step}"
         if name in enabled:
             drafts.append(
@@ -102,7 +85,7 @@ def progress_milestones(
                     scope.sprint_ref,
                     f"{scope.name}: {step}% of the committed scope done",
                     done_at,
-                    basis=basis,
+                    basis=tally.basis,
                     trigger_issue_key=key,
                 )
             )
@@ -113,47 +96,11 @@ def progress_milestones(
                     scope.sprint_ref,
                     f"{scope.name}: all committed scope done before the sprint ends",
                     done_at,
-                    basis=basis,
+                    basis=tally.basis,
                     trigger_issue_key=key,
                 )
             )
     return drafts
-
-
-def _crossings(
-    scope: SprintScope, finished: Sequence[FinishedIssue], basis: Literal["points", "count"]
-) -> list[tuple[int, int]]:
-    """(step, index into ``finished`` of the issue that first reached it) for each step reached.
-
-    A step is reached once done * 100 >= step * total, compared that way so 3 of 4 issues is
-    exactly 75%, free of float noise. Reaching a step implies reaching every lower one (total
-    > 0), so each step's issue is simply the first that satisfies its own comparison.
-    """
-    crossings: list[tuple[int, int]] = []
-    if basis == "count":
-        # Done is the issue count, an exact float: the n-th issue reaches the step when
-        # n * 100 >= step * total, i.e. n = ceil(step * total / 100), no walk needed.
-        total = len(scope.committed_issues)
-        for step in PROGRESS_STEPS:
-            needed = -(-step * total // 100)
-            if needed > len(finished):
-                break
-            crossings.append((step, needed - 1))
-        return crossings
-    total_points = scope.committed_points
-    # The same running float sum, added in the same order, as a loop of ``done += points`` makes.
-    running = islice(accumulate(map(_points_of, finished), initial=0.0), 1, None)
-    scaled = list(map(mul, running, repeat(100)))
-    start = 0
-    for step in PROGRESS_STEPS:
-        threshold = step * total_points
-        reached = compress(count(start), map(le, repeat(threshold), islice(scaled, start, None)))
-        index = next(reached, None)
-        if index is None:
-            break
-        crossings.append((step, index))
-        start = index
-    return crossings
 
 
 def completed_points(scope: SprintScope) -> float:
@@ -163,15 +110,14 @@ def completed_points(scope: SprintScope) -> float:
 
 def velocity_best_drafts(sprints: Iterable[SprintScope], window: int) -> list[WinDraft]:
     """velocity_best for each closed sprint that beats every one of the previous ``window`` closed sprints."""
-    return _velocity_best([SprintTally.of(s) for s in sprints if s.completed_at is not None], window)
+    return _velocity_best([(s, SprintTally.of(s)) for s in sprints if s.completed_at is not None], window)
 
 
-def _velocity_best(closed: list[SprintTally], window: int) -> list[WinDraft]:
+def _velocity_best(closed: list[tuple[SprintScope, SprintTally]], window: int) -> list[WinDraft]:
     closed.sort(key=_completion_order)
-    velocities = [t.completed_points for t in closed]
+    velocities = [t.completed_points for _, t in closed]
     drafts: list[WinDraft] = []
-    for i, tally in enumerate(closed):
-        sprint = tally.scope
+    for i, (sprint, _) in enumerate(closed):
         previous = velocities[max(0, i - window) : i]
         if previous and velocities[i] > max(previous):
             assert sprint.completed_at is not None  # closed sprints only
@@ -189,9 +135,10 @@ def _velocity_best(closed: list[SprintTally], window: int) -> list[WinDraft]:
     return drafts
 
 
-def _completion_order(tally: SprintTally) -> tuple[datetime, str]:
-    assert tally.scope.completed_at is not None  # closed sprints only
-    return (tally.scope.completed_at, tally.scope.sprint_ref)
+def _completion_order(pair: tuple[SprintScope, SprintTally]) -> tuple[datetime, str]:
+    sprint = pair[0]
+    assert sprint.completed_at is not None  # closed sprints only
+    return (sprint.completed_at, sprint.sprint_ref)
 
 
 def oldest_open_closings(issue_ages: Iterable[IssueAge]) -> dict[str, datetime]:
@@ -278,10 +225,10 @@ def sprint_milestones(
     if tallies is None:
         tallies = [SprintTally.of(s) for s in sprints]
     drafts: list[WinDraft] = []
-    for tally in tallies:
-        drafts += progress_milestones(tally.scope, enabled, tally.finished)
+    for sprint, tally in zip(sprints, tallies, strict=True):
+        drafts += progress_milestones(sprint, enabled, tally)
     if "velocity_best" in enabled:
-        closed = [t for t in tallies if t.scope.completed_at is not None]
+        closed = [(s, t) for s, t in zip(sprints, tallies, strict=True) if s.completed_at is not None]
         drafts += _velocity_best(closed, rules.velocity_window)
     if "oldest_open_closed" in enabled:
         closings = oldest_open_closings(issue_ages)

@@ -5,7 +5,13 @@ from service.models.base import Base, utcnow
 # -- more model modules (imported for their tables; one line each) --
 from service.models.digests import DigestKind, DigestState, StoredDigest  # noqa: F401
 from service.models.inbox import InboundEvent, InboxState
-from service.models.progress import ChallengeRow, StreakFreezeDay, StreakStat, TeamHoliday  # noqa: F401
+from service.models.progress import (  # noqa: F401
+    ChallengeRow,
+    SprintTallyRow,
+    StreakFreezeDay,
+    StreakStat,
+    TeamHoliday,
+)
 from service.models.scope import JiraPointsField, SprintScopeItem, SprintScopeSource  # noqa: F401
 from service.models.slack import ChannelLink, Cheer, SlackPost  # noqa: F401
 from service.models.teams import Member, Team, TeamSource

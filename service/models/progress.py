@@ -7,11 +7,12 @@ source ``engine``; these tables hold the inputs a team sets and the figures the 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.models.base import Base, UTCDateTime, utcnow
+from service.models.base import Base, JSONType, UTCDateTime, utcnow
 
 SCOPE_MEMBER = "member"
 SCOPE_TEAM = "team"
@@ -91,3 +92,21 @@ class TeamHoliday(Base):
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     day: Mapped[date] = mapped_column(Date)
     name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SprintTallyRow(Base):
+    """A sprint's ``SprintTally`` as of the last recompute, and the fingerprint of the issues it came from.
+
+    A recompute derives the tally again only for the sprints whose fingerprint changed (on Postgres),
+    so a team with years of closed sprints does not re-read every issue of every one each time.
+    ``first_win_at`` is when the earliest win among the sprint's tickets came.
+    """
+
+    __tablename__ = "sprint_tallies"
+
+    sprint_id: Mapped[int] = mapped_column(ForeignKey("sprints.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(100))
+    tally: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    first_win_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
