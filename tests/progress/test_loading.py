@@ -280,7 +280,8 @@ def test_sqlite_and_postgres_load_the_same_inputs(postgres: Database, sqlite: Da
         store_result(session, on_postgres, run_recompute(on_postgres, TODAY))
     with postgres.transaction() as session:
         warm = load_team_inputs(session, 1)
-    assert not warm.fresh_tallies and all(s.tally is not None and not s.committed_issues for s in warm.sprints)
+    assert not warm.fresh_tallies
+    assert all(s.tally is not None and not s.committed_issues for s in warm.sprints)
     assert run_recompute(warm, TODAY) == run_recompute(on_sqlite, TODAY)
 
 
