@@ -41,6 +41,12 @@ class Sprint(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
+    # A team's open tickets by creation, then its closed ones by (creation, closing): how a recompute
+    # finds the first open ticket and the few record-setting closings without reading every ticket
+    # (service.progress_store._load_issue_ages); issue_key makes each position unique.
+    __table_args__ = (
+        Index("ix_tickets_team_done_created", "team_id", "done", "jira_created_at", "done_at", "issue_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
