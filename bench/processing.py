@@ -128,7 +128,11 @@ def worker_main(kind: str) -> int:
     assert isinstance(rt.queue, RQJobQueue)
     rt.database.ping()
     if kind == "ours":
+        from jobs.inbox import process_inbox  # noqa: F401 (loaded at start-up, as `sprintwins worker` does)
+        from service.gc_tuning import freeze_startup_objects
+
         worker: Worker = SimpleWorker([rt.queue.rq], connection=rt.queue.redis, serializer=JSONSerializer)
+        freeze_startup_objects()  # as `sprintwins worker` does
     else:
         from rq import Queue
 

@@ -10,6 +10,7 @@ from rq.serializers import JSONSerializer
 from jobs import runtime
 from jobs.inbox import sweep_inbox
 from jobs.queue import RQJobQueue
+from service.gc_tuning import freeze_startup_objects
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ def run_worker(settings: Settings, *, burst: bool = False, fork: bool = False) -
     # SimpleWorker runs jobs in this process: batches are small and the database pool is reused.
     worker_class = Worker if fork else SimpleWorker
     worker = worker_class([rt.queue.rq], connection=rt.queue.redis, serializer=JSONSerializer)
+    freeze_startup_objects()
     try:
         return worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
     finally:

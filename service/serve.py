@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+from service.gc_tuning import freeze_startup_objects
 
 
 class _SprintWinsServer(BaseApplication):  # type: ignore[misc]
@@ -27,20 +28,8 @@ class _SprintWinsServer(BaseApplication):  # type: ignore[misc]
         app = create_app()
         if runtime.current().settings.in_process_jobs:
             sweep_inbox()  # deliveries stored before a crash or restart are picked up again
-        _freeze_startup_objects()
+        freeze_startup_objects()
         return app
-
-
-def _freeze_startup_objects() -> None:
-    """Keep the objects made at start-up out of the cyclic garbage collector's full passes.
-
-    A loaded worker holds about 120,000 long-lived objects (the modules, the app, SQLAlchemy's
-    metadata). A full collection walks all of them, about 50 ms with the GIL held, so every request
-    the worker's threads were serving stalled together: that was the tail of the webhook's latency.
-    Frozen, they are never scanned again; requests' own garbage is collected as before.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:

@@ -174,6 +174,7 @@ PROGRESS_STEPS: tuple[int, ...] = (25, 50, 75, 100)
 
 _done_at = itemgetter(0)  # of a ``SprintScope.done`` value, and of a FinishedIssue
 _points = itemgetter(1)
+_finished_key = itemgetter(1)
 _finished_points = itemgetter(2)
 
 
@@ -297,10 +298,13 @@ def _crossings(
 
 def _member_finishes(scope: SprintScope, finished: Sequence[FinishedIssue]) -> tuple[MemberFinish, ...]:
     """Each assignee's committed and finished issue counts, and the finished issue that came last."""
-    assignee = scope.assignees.get
-    committed = Counter(map(assignee, scope.committed_issues))
-    finished_keys = [key for _, key, _ in finished]
-    owners = list(map(assignee, finished_keys))
+    assignees = scope.assignees
+    if assignees.keys() == scope.committed_issues:  # as a store builds it: every issue listed is committed
+        committed = Counter(assignees.values())  # no lookup per issue: a sprint runs to thousands
+    else:
+        committed = Counter(map(assignees.get, scope.committed_issues))
+    finished_keys = list(map(_finished_key, finished))
+    owners = list(map(assignees.get, finished_keys))
     finished_count = Counter(owners)
     last_key = dict(zip(owners, finished_keys, strict=True))  # later entries win: the last in order
     return tuple(
