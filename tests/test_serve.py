@@ -1,4 +1,4 @@
-"""``sprintwins serve``'s worker start-up, run in a child process as gunicorn runs it."""
+"""Start-up of ``sprintwins serve``'s workers and of ``sprintwins worker``, each in a child process."""
 
 from __future__ import annotations
 
@@ -42,3 +42,27 @@ def test_a_loaded_worker_keeps_its_startup_objects_out_of_full_collections(tmp_p
     # Tens of thousands of start-up objects are frozen; what is left for a full pass is a small share.
     assert report["frozen"] > 20_000
     assert report["tracked"] < report["frozen"] / 10
+
+
+# ``sprintwins worker --burst``, then how many objects were frozen on the way.
+_JOB_WORKER = """
+import gc, json
+from jobs.worker import run_worker
+from service.settings import Settings
+
+run_worker(Settings.from_env(), burst=True)
+print(json.dumps({"frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_a_job_worker_freezes_its_startup_objects_before_working(tmp_path: Path, redis_url: str) -> None:
+    env = {
+        **os.environ,
+        "SPRINTWINS_DATABASE_URL": f"sqlite:///{tmp_path / 'sprintwins.db'}",
+        "SPRINTWINS_REDIS_URL": redis_url,
+    }
+    subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], env=env, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _JOB_WORKER], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert json.loads(done.stdout.splitlines()[-1])["frozen"] > 20_000
