@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     admin = common.database_url("postgres")
     url = common.database_url(DB_NAME)
+    common.OUR_DATABASES.add(DB_NAME)
     reuse = args.keep and _seeded(admin, url) == (args.wins, args.sprints)
     if not reuse:
         with psycopg.connect(admin, autocommit=True) as connection:
