@@ -65,10 +65,6 @@ class SprintScope:
     # at least the issues that closed as the oldest open one (all that ``oldest_open_closed`` reads there).
     tally: SprintTally | None = None
 
-    @property
-    def summarised(self) -> bool:
-        return self.tally is not None and not self.committed_issues
-
 
 @dataclass(frozen=True, slots=True)
 class StreakFreeze:

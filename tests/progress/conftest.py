@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -13,15 +13,25 @@ from sqlalchemy import select, update
 
 from jobs.progress import update_progress
 from service.cli import main
+from service.db import Database
 from service.models import Member, Team, Win
 from service.web.extensions import runtime_of
-from tests.conftest import AppFactory, post_jira
+from tests.conftest import AppFactory, _empty_tables, post_jira
 from tests.pipeline.helpers import BACKENDS, issue_payload, run_jobs, sprint_object, sprint_payload
 
 RESOLVED = "webhook-issue-updated-resolved.json"
 MONDAY = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)  # sprint 7 of the helpers runs 9 to 20 November
 TODAY = "2026-11-20"
 SPRINT = 7
+
+
+@pytest.fixture
+def postgres(postgres_url: str) -> Iterator[Database]:
+    """An empty Postgres database with the schema, for loading and recompute tests on explicit rows."""
+    database = Database(postgres_url)
+    _empty_tables(database)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

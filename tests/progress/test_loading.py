@@ -42,7 +42,6 @@ from service.progress_store import (
     run_recompute,
     store_result,
 )
-from tests.conftest import _empty_tables
 
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday; the history crosses Berlin's DST switch
 TODAY = date(2026, 5, 15)
@@ -52,14 +51,6 @@ RULES: dict[str, dict[str, Any]] = {
     "issue types": {"issue_types": ["story", "BUG"], "bug_squasher_bugs": 2},
     "projects, points, subtasks": {"projects": ["WEB", "OPS"], "min_points": 1, "count_subtasks": False},
 }
-
-
-@pytest.fixture
-def postgres(postgres_url: str) -> Iterator[Database]:
-    database = Database(postgres_url)
-    _empty_tables(database)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -34,7 +33,6 @@ from service.progress_store import (
     load_team_inputs,
     run_recompute,
 )
-from tests.conftest import _empty_tables
 
 START = datetime(2026, 3, 20, 6, 0, tzinfo=UTC)  # Berlin and Santiago change their clocks within the history
 DAYS = 30
@@ -47,14 +45,6 @@ RULES: dict[str, dict[str, Any]] = {
     "only count badges": {"enabled_badges": ["wins_10", "wins_50"], "enabled_milestones": []},
 }
 ZONES = ["Europe/Berlin", "America/Santiago", "Asia/Kathmandu", "UTC"]
-
-
-@pytest.fixture
-def postgres(postgres_url: str) -> Iterator[Database]:
-    database = Database(postgres_url)
-    _empty_tables(database)
-    yield database
-    database.dispose()
 
 
 def seed(database: Database, history: int, zone: str, rules: dict[str, Any]) -> None:

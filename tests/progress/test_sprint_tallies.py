@@ -17,7 +17,7 @@ from service.models.progress import SprintTallyRow
 from service.progress_admin import forget_member
 from service.progress_store import TeamInputs, load_team_inputs, recompute_team, run_recompute
 from service.sprint_tallies import tally_from_json, tally_to_json
-from tests.progress.test_loading import RULES, START, TODAY, postgres, seed  # noqa: F401 (fixture)
+from tests.progress.test_loading import RULES, START, TODAY, seed
 
 pytestmark = pytest.mark.postgres
 
@@ -163,7 +163,7 @@ def _cold(database: Database) -> TeamInputs:
 @pytest.mark.parametrize("rules", ["default", "labels"])
 @pytest.mark.parametrize("mutation", list(MUTATIONS))
 def test_after_a_change_kept_tallies_give_the_same_recompute(
-    postgres: Database,  # noqa: F811 (fixture)
+    postgres: Database,
     mutation: str,
     rules: str,
 ) -> None:
@@ -184,7 +184,7 @@ def test_after_a_change_kept_tallies_give_the_same_recompute(
 
 
 @pytest.mark.parametrize("history", range(4))
-def test_changes_over_several_recomputes(postgres: Database, history: int) -> None:  # noqa: F811
+def test_changes_over_several_recomputes(postgres: Database, history: int) -> None:
     """Random changes, each followed by a stored recompute: the kept tallies never drift."""
     seed(postgres, 10 + history, RULES["default"])
     rng = random.Random(history)
@@ -271,7 +271,7 @@ def _busy_sprints(database: Database) -> None:
 
 @pytest.mark.parametrize("change", ["earliest win gone", "earliest ticket carried over"])
 def test_a_sprints_first_win_is_found_again_when_its_kept_instant_no_longer_holds_it(
-    postgres: Database,  # noqa: F811 (fixture)
+    postgres: Database,
     change: str,
 ) -> None:
     _busy_sprints(postgres)
