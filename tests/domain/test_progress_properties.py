@@ -112,6 +112,16 @@ freezes = st.lists(
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+# A history to recompute: wins, a calendar, rules, freezes, and a random source to reorder them.
+histories = given(
+    win_lists(),
+    st.sampled_from(CALENDARS),
+    st.sampled_from(RULES),
+    freezes,
+    st.randoms(use_true_random=False),
+)
+
+
 def run(
     wins: list[RecordedWin] | WinColumns, calendar: TeamCalendar, rules: TeamRules, frozen: list[StreakFreeze]
 ) -> ProgressResult:
@@ -119,13 +129,7 @@ def run(
 
 
 @SETTINGS
-@given(
-    win_lists(),
-    st.sampled_from(CALENDARS),
-    st.sampled_from(RULES),
-    freezes,
-    st.randoms(use_true_random=False),
-)
+@histories
 def test_recompute_is_order_independent_and_repeatable(
     wins: list[RecordedWin], calendar: TeamCalendar, rules: TeamRules, frozen: list[StreakFreeze], rnd
 ) -> None:  # type: ignore[no-untyped-def]
@@ -138,13 +142,7 @@ def test_recompute_is_order_independent_and_repeatable(
 
 
 @SETTINGS
-@given(
-    win_lists(),
-    st.sampled_from(CALENDARS),
-    st.sampled_from(RULES),
-    freezes,
-    st.randoms(use_true_random=False),
-)
+@histories
 def test_columns_give_exactly_the_result_of_wins(
     wins: list[RecordedWin], calendar: TeamCalendar, rules: TeamRules, frozen: list[StreakFreeze], rnd
 ) -> None:  # type: ignore[no-untyped-def]
