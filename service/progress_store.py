@@ -55,10 +55,7 @@ from service.models.progress import (
 from service.models.upsert import insert_ignoring_conflicts
 from service.models.wins import ACTIVE_KUDOS, COUNTED_WINS
 from service.progress_refs import member_id_of, member_ref, sprint_ref, team_ref
-from service.progress_sql import binary_cursor as _binary_cursor
-from service.progress_sql import inline as _inline
-from service.progress_sql import is_postgres as _is_postgres
-from service.progress_sql import stream as _stream
+from service.progress_sql import binary_cursor, inline, is_postgres, stream
 
 SCOPE_FROM_EVENTS = "events"
 SCOPE_FROM_JIRA = "jira"
@@ -124,7 +121,7 @@ def load_team_inputs(session: Session, team_id: int) -> TeamInputs:
     issue_ages = _load_issue_ages(session, team_id)
     wins: list[RecordedWin] | WinColumns
     fresh_tallies: dict[int, sprint_tallies.KeptTally] = {}
-    if not _is_postgres(session):
+    if not is_postgres(session):
         sprints, ticket_sprints, scope_sources = _load_sprints(session, team_id)
         wins = list(_load_wins(session, team_id, ticket_sprints))
     else:
@@ -361,9 +358,9 @@ def _columns_by_sprint(session: Session, statement: Any, width: int) -> dict[int
     Postgres hands over one row per sprint holding an array per column (decoded in C, see
     ``_load_win_columns``); elsewhere the streamed rows are gathered here.
     """
-    if not _is_postgres(session):
+    if not is_postgres(session):
         out: dict[int, _ScopeColumns] = {}
-        for sprint_id, *values in _stream(session, statement):
+        for sprint_id, *values in stream(session, statement):
             columns = out.get(sprint_id)
             if columns is None:
                 columns = out[sprint_id] = [[] for _ in range(width)]
@@ -373,8 +370,8 @@ def _columns_by_sprint(session: Session, statement: Any, width: int) -> dict[int
     inner = statement.subquery()
     first, *rest = inner.c
     arrays = select(first, *(func.array_agg(column) for column in rest)).group_by(first)
-    with _binary_cursor(session) as cursor:
-        cursor.execute(_inline(session, arrays), {})  # with (no) parameters, psycopg reads the %% it escapes
+    with binary_cursor(session) as cursor:
+        cursor.execute(inline(session, arrays), {})  # with (no) parameters, psycopg reads the %% it escapes
         return {sprint_id: list(columns) for sprint_id, *columns in cursor.fetchall()}
 
 
@@ -397,7 +394,7 @@ def _load_kept_sprints(session: Session, team_id: int, issue_ages: Sequence[Issu
     headers = _sprint_headers(session, team_id)
     from_jira = _from_jira(session, list(headers))
     jira = set(from_jira)
-    with _binary_cursor(session) as cursor:
+    with binary_cursor(session) as cursor:
         now = sprint_tallies.fingerprints(
             cursor,
             team_id,
@@ -575,7 +572,7 @@ def _load_wins(session: Session, team_id: int, ticket_sprints: _TicketSprints) -
         labels,
         project_key,
         is_subtask,
-    ) in _stream(session, query):
+    ) in stream(session, query):
         yield RecordedWin(
             win_id,
             kinds[kind],
@@ -652,7 +649,7 @@ def _load_win_columns(
     session: Session, team_id: int, ticket_sprints: _TicketSprints, rules: TeamRules
 ) -> WinColumns:
     with_filters = not rules.counts_every_ticket
-    with _binary_cursor(session) as cursor:
+    with binary_cursor(session) as cursor:
         cursor.execute(_win_columns_sql(with_filters), {"kinds": _COUNTED, "team_id": team_id})
         row = cursor.fetchone()
     return _win_columns_of(row, team_id, ticket_sprints, with_filters)
@@ -831,7 +828,7 @@ def _load_needed_win_columns(
     if not rules.counts_every_ticket:
         return None
     params: dict[str, Any] = {"team_id": team_id}
-    with _binary_cursor(session) as cursor:
+    with binary_cursor(session) as cursor:
         first_at, last_at = cursor.execute(_SPAN_SQL, params).fetchone()  # type: ignore[misc]
         if first_at is None:
             return None
@@ -943,7 +940,7 @@ def _labels_of(text: str | None) -> tuple[str, ...]:
 
 def _load_issue_ages(session: Session, team_id: int) -> list[IssueAge]:
     """``relevant_issue_ages`` of the team's tickets; Postgres reduces them itself (see below)."""
-    if not _is_postgres(session):
+    if not is_postgres(session):
         return relevant_issue_ages(_stream_issue_ages(session, team_id))
     columns = {"issue_key": Ticket.issue_key.type, "created_at": UTCDateTime, "done_at": UTCDateTime}
     rows = session.execute(
@@ -1023,7 +1020,7 @@ def _stream_issue_ages(session: Session, team_id: int) -> Iterator[IssueAge]:
         .where(Ticket.team_id == team_id, Ticket.jira_created_at.is_not(None))
         .order_by(Ticket.jira_created_at, Ticket.issue_key)
     )
-    for key, created_at, done, done_at in _stream(session, query):
+    for key, created_at, done, done_at in stream(session, query):
         if done and done_at is None:
             continue  # done at an unknown moment: neither open nor closed at any instant we know
         yield IssueAge(key, created_at, done_at if done else None)
@@ -1159,7 +1156,7 @@ def _store_engine_wins(
     wanted = {(d.kind.value, d.source_key): _draft_row(team_id, d) for d in drafts}
     existing = {
         (r.kind, r.source_key): r
-        for r in _stream(
+        for r in stream(
             session,
             select(Win.id, Win.kind, Win.source_key, *(Win.__table__.c[c] for c in _COMPARED)).where(
                 Win.team_id == team_id, Win.source == WinSource.ENGINE.value

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import random
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,42 @@ def postgres(postgres_url: str) -> Iterator[Database]:
     _empty_tables(database)
     yield database
     database.dispose()
+
+
+def win_row(
+    rng: random.Random,
+    win_id: int,
+    kind: str,
+    source: str,
+    key: str,
+    *,
+    at: datetime | Callable[[], datetime],
+    now: datetime,
+    retracted: float,
+    members: Sequence[int | None],
+) -> dict[str, Any]:
+    """A ``wins`` row with a random status, person and points, drawn from ``rng`` in that order.
+
+    ``at`` may be a callable: it is then drawn after the points, from the same generator.
+    """
+    status = "retracted" if rng.random() < retracted else "active"
+    member_id = rng.choice(members)
+    points = rng.choice([None, 1.0, 2.0])
+    return {
+        "id": win_id,
+        "team_id": 1,
+        "kind": kind,
+        "status": status,
+        "title": key,
+        "member_id": member_id,
+        "points": points,
+        "source": source,
+        "source_key": key,
+        "occurred_at": at() if callable(at) else at,
+        "details": {},
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 @pytest.fixture(params=BACKENDS)

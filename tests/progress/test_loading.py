@@ -42,6 +42,7 @@ from service.progress_store import (
     run_recompute,
     store_result,
 )
+from tests.progress.conftest import win_row
 
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday; the history crosses Berlin's DST switch
 TODAY = date(2026, 5, 15)
@@ -162,21 +163,9 @@ def seed(database: Database, seed: int, rules: dict[str, Any]) -> None:
 def _win(
     win_id: int, kind: str, source: str, key: str, at: datetime, rng: random.Random, now: datetime
 ) -> dict[str, Any]:
-    return {
-        "id": win_id,
-        "team_id": 1,
-        "kind": kind,
-        "status": "retracted" if rng.random() < 0.1 else "active",
-        "title": key,
-        "member_id": rng.choice([None, 1, 2, 3, 4, 5, 6, 6, 6]),
-        "points": rng.choice([None, 1.0, 2.0]),
-        "source": source,
-        "source_key": key,
-        "occurred_at": at,
-        "details": {},
-        "created_at": now,
-        "updated_at": now,
-    }
+    return win_row(
+        rng, win_id, kind, source, key, at=at, now=now, retracted=0.1, members=[None, 1, 2, 3, 4, 5, 6, 6, 6]
+    )
 
 
 def _portable(database: Database) -> WinColumns:

@@ -24,15 +24,18 @@ from service.domain.progress_needs import challenge_spans, day_starts, ranks_rea
 from service.domain.team_rules import TeamRules
 from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 from service.models.progress import ChallengeRow
+from service.progress_sql import binary_cursor
 from service.progress_store import (
     _BUG_SPELLINGS,
-    _binary_cursor,
     _load_sprints,
     _load_win_columns,
     _read_chosen,
     load_team_inputs,
     run_recompute,
 )
+from tests.progress.conftest import win_row
+
+MEMBERS = [None, 1, 2, 3, 4, 5, 5, 5, 5]  # person 5 holds most wins
 
 START = datetime(2026, 3, 20, 6, 0, tzinfo=UTC)  # Berlin and Santiago change their clocks within the history
 DAYS = 30
@@ -96,24 +99,10 @@ def seed(database: Database, history: int, zone: str, rules: dict[str, Any]) -> 
         wins: list[dict[str, Any]] = []
 
         def win(kind: str, source: str, key: str, **extra: Any) -> None:
-            wins.append(
-                {
-                    "id": len(wins) + 1,
-                    "team_id": 1,
-                    "kind": kind,
-                    "status": "retracted" if rng.random() < 0.05 else "active",
-                    "title": key,
-                    "member_id": rng.choice([None, 1, 2, 3, 4, 5, 5, 5, 5]),
-                    "points": rng.choice([None, 1.0, 2.0]),
-                    "source": source,
-                    "source_key": key,
-                    "occurred_at": at(),
-                    "details": {},
-                    "created_at": START,
-                    "updated_at": START,
-                    **extra,
-                }
+            row = win_row(
+                rng, len(wins) + 1, kind, source, key, at=at, now=START, retracted=0.05, members=MEMBERS
             )
+            wins.append({**row, **extra})
 
         for n in range(1, 2301):
             win("ticket", "jira", f"T-{n}", occurred_at=done_at[n])
@@ -195,7 +184,7 @@ def test_a_chosen_win_that_stopped_counting_meanwhile_means_loading_every_win(po
         _, ticket_sprints, _ = _load_sprints(session, 1)
         counted = list(_load_win_columns(session, 1, ticket_sprints, TeamRules()).ids[:50])
         retracted = session.scalar(select(Win.id).where(Win.status == "retracted").limit(1))
-        with _binary_cursor(session) as cursor:
+        with binary_cursor(session) as cursor:
             chosen = _read_chosen(cursor, 1, set(counted), ticket_sprints)
             assert chosen is not None and list(chosen.ids) == counted  # in (occurred_at, id) order
             assert _read_chosen(cursor, 1, {*counted, retracted}, ticket_sprints) is None
