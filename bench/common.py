@@ -76,7 +76,11 @@ def recreate_database() -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{BENCH_DB}"')
     subprocess.run(
-        [PYTHON, "-m", "service.cli", "db", "upgrade"], env=bench_env(), check=True, cwd=REPO, timeout=120
+        [PYTHON, "-m", "service.cli.main", "db", "upgrade"],
+        env=bench_env(),
+        check=True,
+        cwd=REPO,
+        timeout=120,
     )
 
 
@@ -131,7 +135,7 @@ def running_server(
 ) -> Iterator[Server]:
     """``sprintwins serve`` in its own process group, stopped (group and all) on the way out."""
     base = f"http://127.0.0.1:{port}"
-    command = [PYTHON, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = [PYTHON, "-m", "service.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers), "--threads", str(threads)]
     process = subprocess.Popen(command, env=bench_env(), cwd=REPO, start_new_session=True)
     try:
@@ -218,7 +222,7 @@ def issue_payload(
 ) -> dict[str, Any]:
     """A real payload (resolved, reopened, started-working or sprint) re-addressed to another issue.
 
-    As in ``service.demo.derived_payloads``: key, id, self, summary, assignee, points and timestamp vary.
+    As in ``service.cli.demo.derived_payloads``: key, id, self, summary, assignee, points and timestamp vary.
     """
     payload = copy.deepcopy(base)
     payload["timestamp"] = timestamp_ms

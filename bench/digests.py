@@ -38,8 +38,9 @@ from integrations.slack.poster import ChannelPacer, SlackPoster
 from jobs import digests as digest_jobs
 from jobs import runtime
 from jobs.queue import InProcessJobQueue
-from service import digests, migrate
+from service import migrate
 from service.db import Database
+from service.digests import store as digests
 from service.domain.schedule import Period
 from service.models import ChannelLink, Team
 from service.models.digests import StoredDigest

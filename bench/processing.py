@@ -62,7 +62,7 @@ def _naive_record_event(row_id: int) -> str:
     from service.domain.tickets import ticket_title
     from service.domain.wins import WinKind, WinSource, WinStatus
     from service.models import InboundEvent, InboxState, TeamSource, Win, utcnow
-    from service.teams import teams_for_sources
+    from service.teams.registry import teams_for_sources
 
     with Session(_naive_engine()) as session:
         row = session.get(InboundEvent, row_id)
@@ -121,7 +121,7 @@ def worker_main(kind: str) -> int:
     if kind == "naive":
         # Loaded before the fork, so each forked job starts with the code in memory (not sabotaged).
         import service.models
-        import service.teams  # noqa: F401
+        import service.teams.registry  # noqa: F401
 
     settings = Settings.from_env()
     rt = runtime.install(runtime.Runtime.from_settings(settings))

@@ -29,7 +29,7 @@ from service.domain.progress import ProgressState, recompute
 from service.domain.progress_inputs import IssueAge, RecordedWin, SprintScope, TeamCalendar
 from service.domain.team_rules import TeamRules
 from service.domain.wins import WinKind, WinStatus
-from service.progress_store import relevant_issue_ages
+from service.progress.store import relevant_issue_ages
 
 TEAM = "1"
 PEOPLE = 25

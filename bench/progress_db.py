@@ -32,7 +32,7 @@ from bench import common
 from jobs.progress import collector_paused
 from service import migrate
 from service.db import Database
-from service.progress_store import load_team_inputs, lock_team, run_recompute, store_result
+from service.progress.store import load_team_inputs, lock_team, run_recompute, store_result
 
 SPRINT_DAYS = 14
 

@@ -37,7 +37,7 @@ from integrations.slack.poster import (
 )
 from jobs import runtime
 from jobs.queue import JobQueue, QueueUnavailable
-from service import digests
+from service.digests import store as digests
 from service.domain.digest import Digest, render_console
 from service.domain.mrkdwn import escape_mrkdwn
 from service.domain.schedule import Period, ScheduleError, ScheduleKind, due_period, parse_schedule

@@ -18,10 +18,10 @@ from jobs.progress import request_progress_update
 from jobs.queue import JobQueue, QueueUnavailable
 from jobs.scope import request_scope_refresh, scope_refresh_targets
 from jobs.slack_inbound import request_member_matching
-from service import inbox
 from service.domain.events import DomainEvent, IssueChanged
+from service.intake import inbox
+from service.intake.recorder import EventRecorder
 from service.models import InboxState
-from service.recorder import EventRecorder
 
 log = logging.getLogger(__name__)
 

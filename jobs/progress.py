@@ -16,7 +16,7 @@ from datetime import date
 
 from jobs import runtime
 from jobs.queue import JobQueue
-from service.progress_store import TeamNotFound, load_team_inputs, lock_team, run_recompute, store_result
+from service.progress.store import TeamNotFound, load_team_inputs, lock_team, run_recompute, store_result
 
 log = logging.getLogger(__name__)
 

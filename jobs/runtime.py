@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from jobs.queue import JobQueue, build_queue
 from service.db import Database
-from service.inbox_writer import InboxWriter
+from service.intake.writer import InboxWriter
 from service.settings import Settings
 
 

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from integrations.jira import rest
 from jobs import runtime
 from jobs.queue import JobQueue
-from service import scope
 from service.domain.events import DomainEvent, IssueChanged, SprintAction, SprintChanged
 from service.models import Sprint
+from service.progress import sprint_scope as scope
 
 log = logging.getLogger(__name__)
 

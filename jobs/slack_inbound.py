@@ -32,7 +32,7 @@ from integrations.slack.installation import (
 from jobs import runtime
 from jobs.progress import request_progress_update
 from jobs.queue import JobQueue, QueueUnavailable
-from service import progress_admin, slack_links, sprint_goal
+from service.digests import sprint_goal
 from service.domain.commands import (
     ChallengeCommand,
     CommandError,
@@ -50,8 +50,10 @@ from service.domain.mrkdwn import escape_mrkdwn, is_slack_user_id, link, mention
 from service.domain.schedule import format_schedule, load_timezone
 from service.domain.wins import WinDraft, WinKind, WinSource
 from service.models import ChannelLink, Member
+from service.progress import admin as progress_admin
 from service.settings import Settings
-from service.slack_links import LinkError, SlackProfile
+from service.slack import links as slack_links
+from service.slack.links import LinkError, SlackProfile
 
 log = logging.getLogger(__name__)
 
@@ -344,7 +346,7 @@ def confirm_sprint_goal(
     slack_team_id: str, enterprise_id: str | None, channel_id: str, user_id: str, sprint_value: str
 ) -> str:
     """Record the button's confirmation for the sprint named by its value (our sprint id, as
-    ``service.digests.compose_sprint_celebration`` posts it); answer the clicker ephemerally.
+    ``service.digests.store.compose_sprint_celebration`` posts it); answer the clicker ephemerally.
 
     Returns the answer (mrkdwn). Safe to run twice: the first confirmation stands.
     """

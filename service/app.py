@@ -40,7 +40,7 @@ def create_app(settings: Settings | None = None, *, install_runtime: bool = True
     from service.web import scope_api
 
     scope_api.init_app(app)  # GET /api/v1/teams/<slug>/sprints/<id>/scope
-    from service.web import slack as slack_web
+    from service.web.slack import routes as slack_web
 
     slack_web.init_app(app, rt)  # the Bolt app (auth.test at build time) and /slack/* routes
     return app

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from flask import Flask
 from werkzeug.serving import make_server
 
-from service.cli import main
+from service.cli.main import main
 from tests.conftest import CORPUS, SECRET, AppFactory
 from tests.pipeline.helpers import run_jobs
 

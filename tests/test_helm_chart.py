@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from flask import Flask
 from rq.queue import Queue
 
-from service.cli import main
+from service.cli.main import main
 from service.settings import PREFIX, Settings
-from service.web import health, jira_webhook, slack
+from service.web import health, jira_webhook
+from service.web.slack import routes as slack
 
 CHART = Path(__file__).resolve().parents[1] / "helm" / "sprintwins"
 TEMPLATES = CHART / "templates"

@@ -12,7 +12,7 @@ from pathlib import Path
 # how many objects the garbage collector still scans, and how long a full collection takes.
 _WORKER = """
 import gc, json, time
-from service.serve import _SprintWinsServer
+from service.cli.serve import _SprintWinsServer
 
 server = _SprintWinsServer({"bind": "127.0.0.1:0", "workers": 1})
 app = server.load()
@@ -33,7 +33,9 @@ def test_a_loaded_worker_keeps_its_startup_objects_out_of_full_collections(tmp_p
         "SPRINTWINS_DATABASE_URL": f"sqlite:///{tmp_path / 'sprintwins.db'}",
         "SPRINTWINS_REDIS_URL": "",
     }
-    subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], env=env, timeout=120, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "service.cli.main", "db", "upgrade"], env=env, timeout=120, check=True
+    )
     done = subprocess.run(
         [sys.executable, "-c", _WORKER], env=env, capture_output=True, text=True, timeout=120, check=True
     )
@@ -61,7 +63,9 @@ def test_a_job_worker_freezes_its_startup_objects_before_working(tmp_path: Path,
         "SPRINTWINS_DATABASE_URL": f"sqlite:///{tmp_path / 'sprintwins.db'}",
         "SPRINTWINS_REDIS_URL": redis_url,
     }
-    subprocess.run([sys.executable, "-m", "service.cli", "db", "upgrade"], env=env, timeout=120, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "service.cli.main", "db", "upgrade"], env=env, timeout=120, check=True
+    )
     done = subprocess.run(
         [sys.executable, "-c", _JOB_WORKER], env=env, capture_output=True, text=True, timeout=120, check=True
     )

@@ -34,7 +34,8 @@ class Sprint(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_event_ms: Mapped[int] = mapped_column(BigInteger, default=-1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # The sprint-end celebration's "Sprint goal met" button: the first click stands (service.sprint_goal).
+    # The sprint-end celebration's "Sprint goal met" button: the first click stands
+    # (service.digests.sprint_goal).
     goal_met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     goal_met_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
 
@@ -43,7 +44,7 @@ class Ticket(Base):
     __tablename__ = "tickets"
     # A team's open tickets by creation, then its closed ones by (creation, closing): how a recompute
     # finds the first open ticket and the few record-setting closings without reading every ticket
-    # (service.progress_store._load_issue_ages); issue_key makes each position unique.
+    # (service.progress.store._load_issue_ages); issue_key makes each position unique.
     __table_args__ = (
         Index("ix_tickets_team_done_created", "team_id", "done", "jira_created_at", "done_at", "issue_key"),
     )

@@ -8,11 +8,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from service import queries, teams
-from service import scope as sprint_scope
 from service.models import Member, Team, Win
+from service.progress import sprint_scope
+from service.teams import registry as teams
 from service.web.errors import json_error
 from service.web.extensions import runtime_of
+from service.wins import queries
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

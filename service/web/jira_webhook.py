@@ -15,7 +15,7 @@ from jobs.inbox import request_processing
 from jobs.queue import QueueUnavailable, RQJobQueue
 from jobs.runtime import Runtime
 from jobs.throttle import TrailingThrottle
-from service import inbox
+from service.intake import inbox
 from service.models import InboxState
 from service.web.errors import json_error
 from service.web.extensions import runtime_of

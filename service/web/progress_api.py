@@ -12,10 +12,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import progress_admin
 from service.domain.team_rules import TeamRulesError
 from service.models import Member
 from service.models.progress import StreakStat
+from service.progress import admin as progress_admin
 from service.web import api
 from service.web.errors import json_error
 from service.web.extensions import runtime_of

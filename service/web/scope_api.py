@@ -8,8 +8,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import select
 
-from service import scope, teams
 from service.models import Sprint
+from service.progress import sprint_scope as scope
+from service.teams import registry as teams
 from service.web.api import require_token
 from service.web.errors import json_error
 from service.web.extensions import runtime_of

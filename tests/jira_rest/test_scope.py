@@ -14,9 +14,9 @@ from sqlalchemy import select
 from integrations.jira.parse import parse_event
 from jobs import scope as scope_jobs
 from jobs.queue import RQJobQueue, connect_redis
-from service import scope
 from service.domain.events import IssueChanged, IssueCommented, SprintAction, SprintChanged, SprintRef
 from service.models import JiraPointsField, SprintScopeItem, SprintScopeSource
+from service.progress import sprint_scope as scope
 from service.web.extensions import runtime_of
 from tests.conftest import AppFactory, post_jira
 from tests.jira_rest.conftest import BOARD, jira_settings

@@ -63,7 +63,7 @@ def test_embedded_mode_sweeps_on_start(make_app: AppFactory) -> None:
     app = make_app("sqlite")
     settings: Settings = runtime_of(app).settings
     # Store a delivery without running its job, as if the process died right after the ack.
-    from service import inbox
+    from service.intake import inbox
 
     with runtime_of(app).database.transaction() as session:
         inbox.store_delivery(
@@ -85,7 +85,7 @@ def test_embedded_mode_sweeps_on_start(make_app: AppFactory) -> None:
 def test_issue_held_by_another_batch_is_deferred_not_waited_on(make_app: AppFactory, redis_url: str) -> None:
     """Two workers never queue behind each other: rows for an issue another batch holds stay pending."""
     from service.domain.events import IssueChanged
-    from service.recorder import EventRecorder
+    from service.intake.recorder import EventRecorder
 
     app = make_app("postgres", redis=redis_url)
     rt = runtime_of(app)

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from jobs.progress import update_progress
-from service.cli import main
+from service.cli.main import main
 from service.db import Database
 from service.models import Member, Team, Win
 from service.web.extensions import runtime_of

@@ -19,14 +19,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, insert, select, text
 
-from service import migrate, progress_store
+from service import migrate
 from service.db import Database
 from service.domain.progress_inputs import IssueAge, SprintTally, WinColumns
 from service.domain.team_rules import TeamRules
 from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 from service.models.progress import StreakStat
 from service.models.scope import SprintScopeItem, SprintScopeSource
-from service.progress_store import (
+from service.progress import store as progress_store
+from service.progress.store import (
     _RECORD_AGES_SQL,
     _RELEVANT_AGES_SQL,
     _load_issue_ages,

@@ -24,8 +24,8 @@ from service.domain.progress_needs import challenge_spans, day_starts, ranks_rea
 from service.domain.team_rules import TeamRules
 from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 from service.models.progress import ChallengeRow
-from service.progress_sql import binary_cursor
-from service.progress_store import (
+from service.progress.sql import binary_cursor
+from service.progress.store import (
     _BUG_SPELLINGS,
     _load_sprints,
     _load_win_columns,

@@ -14,9 +14,9 @@ from service.db import Database
 from service.domain.progress_inputs import Crossing, MemberFinish, SprintTally
 from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 from service.models.progress import SprintTallyRow
-from service.progress_admin import forget_member
-from service.progress_store import TeamInputs, load_team_inputs, recompute_team, run_recompute
-from service.sprint_tallies import tally_from_json, tally_to_json
+from service.progress.admin import forget_member
+from service.progress.store import TeamInputs, load_team_inputs, recompute_team, run_recompute
+from service.progress.tallies import tally_from_json, tally_to_json
 from tests.progress.test_loading import RULES, START, TODAY, seed
 
 pytestmark = pytest.mark.postgres

@@ -16,7 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 from werkzeug.test import TestResponse
 
 from service.models import Team
-from service.teams import create_team
+from service.teams.registry import create_team
 from service.web.extensions import runtime_of
 from tests.conftest import corpus_file
 from tests.pipeline.helpers import run_jobs

@@ -264,7 +264,7 @@ def test_new_jira_people_are_matched_to_slack_users_by_email_after_a_batch(
     slack_app: Flask, slack: SlackSender
 ) -> None:
     """Nobody has to run a command: a batch that brings a new person with an email links them."""
-    from service.teams import attach
+    from service.teams.registry import attach
     from tests.conftest import post_jira
     from tests.pipeline.helpers import issue_payload
     from tests.slack.conftest import add_team

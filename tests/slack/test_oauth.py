@@ -11,9 +11,9 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import select
 
-from integrations.slack.bolt_app import BOT_SCOPES
 from service.models.slack import slack_bots, slack_installations
 from service.web.extensions import runtime_of
+from service.web.slack.bolt_app import BOT_SCOPES
 from tests.slack.conftest import SIGNING_SECRET, SlackSender, event_payload, eventually
 from tests.standins.slack_api import SlackStandIn
 
@@ -163,7 +163,7 @@ def test_the_migrated_store_tables_have_every_column_slack_sdk_uses() -> None:
 def test_the_manifest_asks_for_exactly_the_scopes_the_install_requests() -> None:
     from pathlib import Path
 
-    from integrations.slack.bolt_app import BOT_SCOPES
+    from service.web.slack.bolt_app import BOT_SCOPES
 
     text = (Path(__file__).resolve().parents[2] / "slack-app-manifest.yml").read_text()
     # No YAML library in the project: the lists we check are simple "- item  # comment" lines.

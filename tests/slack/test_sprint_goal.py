@@ -12,9 +12,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from jobs import digests as digest_jobs
-from service import sprint_goal
+from service.digests import sprint_goal
 from service.models import Member, Sprint, Win
-from service.teams import create_team
+from service.teams.registry import create_team
 from service.web.extensions import runtime_of
 from tests.pipeline.helpers import run_jobs
 from tests.slack.conftest import CHANNEL, USER, WORKSPACE, SlackSender, eventually, load_json

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from service.models import ChannelLink, Member, Sprint, Ticket, Win, sprint_tickets
-from service.teams import create_team
+from service.teams.registry import create_team
 from service.web.extensions import runtime_of
 from tests.standins.slack_api import SlackStandIn
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
-from service import digests
+from service.digests import store as digests
 from service.domain.schedule import Period
 from service.models import Team
 from service.web.extensions import runtime_of

@@ -10,11 +10,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from service import migrate
-from service.cli import main
+from service.cli.main import main
 from service.db import Database
 from service.models import ChannelLink, Member, Win
 from service.models.digests import StoredDigest
-from service.teams import create_team
+from service.teams.registry import create_team
 from tests.standins.slack_api import SlackStandIn
 
 

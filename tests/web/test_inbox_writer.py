@@ -13,8 +13,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from service.inbox import Delivery
-from service.inbox_writer import Stored
+from service.intake.inbox import Delivery
+from service.intake.writer import Stored
 from service.models import InboundEvent, InboxState
 from service.web.extensions import runtime_of
 from tests.conftest import AppFactory, load_jira, post_jira

@@ -24,7 +24,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from integrations.slack import views
 from jobs.queue import QueueUnavailable
-from service import inbox
 from service.domain.commands import (
     CommandError,
     HelpCommand,
@@ -34,8 +33,9 @@ from service.domain.commands import (
 )
 from service.domain.digest import SPRINT_GOAL_MET_ACTION_ID
 from service.domain.mrkdwn import unescape_mrkdwn
+from service.intake import inbox
 from service.models import InboundEvent, InboxState, Team
-from service.slack_links import channel_link
+from service.slack.links import channel_link
 
 if TYPE_CHECKING:
     from jobs.runtime import Runtime

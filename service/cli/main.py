@@ -53,7 +53,7 @@ def main() -> None:
 @click.option("--threads", type=int, default=6, show_default=True, help="threads per worker")
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the webhooks, API and dashboard with gunicorn."""
-    from service.serve import run_gunicorn
+    from service.cli.serve import run_gunicorn
 
     settings = _settings()
     try:
@@ -154,7 +154,7 @@ def team() -> None:
 @team.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def team_list(as_json: bool) -> None:
-    from service import teams
+    from service.teams import registry as teams
     from service.web.api import team_json
 
     with _session(_settings()) as session:
@@ -173,7 +173,7 @@ def team_list(as_json: bool) -> None:
 
 
 def _team_command(action: Any) -> None:
-    from service.teams import TeamError
+    from service.teams.registry import TeamError
 
     try:
         with _session(_settings()) as session:
@@ -188,7 +188,7 @@ def _team_command(action: Any) -> None:
 @click.option("--name")
 @click.option("--timezone", default="UTC", show_default=True)
 def team_create(slug: str, name: str | None, timezone: str) -> None:
-    from service import teams
+    from service.teams import registry as teams
 
     _team_command(lambda s: f"created team {teams.create_team(s, slug, name, timezone).slug}")
 
@@ -197,7 +197,7 @@ def team_create(slug: str, name: str | None, timezone: str) -> None:
 @click.argument("slug")
 @click.argument("name")
 def team_rename(slug: str, name: str) -> None:
-    from service import teams
+    from service.teams import registry as teams
 
     _team_command(lambda s: f"{slug} is now called {teams.rename_team(s, slug, name).name!r}")
 
@@ -208,7 +208,7 @@ def team_rename(slug: str, name: str) -> None:
 @click.option("--board", is_flag=True, help="KEY is a Jira board id rather than a project key.")
 def team_attach(slug: str, key: str, board: bool) -> None:
     """Claim a Jira project (or board) for a team; its history moves with it."""
-    from service import teams
+    from service.teams import registry as teams
 
     kind = "board" if board else "project"
     _team_command(
@@ -221,7 +221,7 @@ def team_attach(slug: str, key: str, board: bool) -> None:
 @click.argument("key")
 @click.option("--board", is_flag=True)
 def team_detach(slug: str, key: str, board: bool) -> None:
-    from service import teams
+    from service.teams import registry as teams
 
     kind = "board" if board else "project"
     _team_command(lambda s: f"{slug} no longer claims {kind} {teams.detach(s, slug, kind, key) and key}")
@@ -232,7 +232,7 @@ def team_detach(slug: str, key: str, board: bool) -> None:
 @click.argument("channel_id", required=False)
 def team_channel(slug: str, channel_id: str | None) -> None:
     """Set (or, with no CHANNEL_ID, clear) the team's Slack channel."""
-    from service import teams
+    from service.teams import registry as teams
 
     _team_command(
         lambda s: f"{slug} channel: {teams.set_channel(s, slug, channel_id).slack_channel or '(none)'}"
@@ -243,7 +243,7 @@ def team_channel(slug: str, channel_id: str | None) -> None:
 @click.argument("slug")
 @click.argument("tz")
 def team_timezone(slug: str, tz: str) -> None:
-    from service import teams
+    from service.teams import registry as teams
 
     _team_command(lambda s: f"{slug} time zone: {teams.set_timezone(s, slug, tz).timezone}")
 
@@ -268,7 +268,7 @@ def events() -> None:
 )
 def events_replay(files: tuple[Path, ...], url: str | None, secret: str | None) -> None:
     """Sign Jira payload files and POST them to a running server, one delivery each."""
-    from service.replay import replay_files
+    from service.cli.replay import replay_files
 
     target = url or _settings().public_url.rstrip("/") + "/webhooks/jira"
     results = replay_files(list(files), target, secret, echo=click.echo)
@@ -287,7 +287,7 @@ def inbox_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def inbox_status(as_json: bool) -> None:
     """Counts by state, and the age of the oldest unprocessed delivery."""
-    from service import inbox
+    from service.intake import inbox
 
     with _session(_settings()) as session:
         result = inbox.status(session)
@@ -322,7 +322,7 @@ def inbox_sweep() -> None:
 @click.option("--exit", "exit_after", is_flag=True, help="Stop the server once the demo has played.")
 def demo(port: int, exit_after: bool) -> None:
     """Start the service on the embedded default and play real Jira payloads through it."""
-    from service.demo import run_demo
+    from service.cli.demo import run_demo
 
     run_demo(port=port, exit_after=exit_after, echo=click.echo)
 
@@ -330,13 +330,13 @@ def demo(port: int, exit_after: bool) -> None:
 def _register_command_groups() -> None:
     """Command groups that live in their own modules, added to ``main`` here."""
     # -- more command groups (one import + add_command line each) --
-    from service.cli_progress import register as register_progress_commands
+    from service.cli.progress import register as register_progress_commands
 
     register_progress_commands(main)  # recompute, rules, challenge, member, team holiday
-    from service.cli_backfill import backfill
+    from service.cli.backfill import backfill
 
     main.add_command(backfill)
-    from service.cli_digest import digest
+    from service.cli.digest import digest
 
     main.add_command(digest)
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from service.domain import milestones
 from service.domain.progress_inputs import SprintScope
 from service.models import Member, Sprint
-from service.progress_store import member_ref, sprint_ref
+from service.progress.store import member_ref, sprint_ref
 
 CLOSED = "closed"
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from service.replay import replay_files
+from service.cli.replay import replay_files
 
 PAYLOADS = Path(__file__).parent / "demo_payloads"
 CORPUS_ORDER = (
@@ -98,7 +98,7 @@ def run_demo(*, port: int, exit_after: bool, echo: Callable[[str], None] = print
     env.setdefault("SPRINTWINS_PUBLIC_URL", base)
     echo(f"Starting Sprint Wins on {base} (embedded default unless SPRINTWINS_* says otherwise)...")
     server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--threads", "4"], env=env
+        [sys.executable, "-m", "service.cli.main", "serve", "--port", str(port), "--threads", "4"], env=env
     )
     try:
         _wait_healthy(base, server)
@@ -114,7 +114,7 @@ def run_demo(*, port: int, exit_after: bool, echo: Callable[[str], None] = print
         _show_wins(base, echo)
         echo("\nThis week's digest, as it would be posted to the team's Slack channel:\n")
         subprocess.run(
-            [sys.executable, "-m", "service.cli", "digest", "preview", "tes"], env=env, check=False
+            [sys.executable, "-m", "service.cli.main", "digest", "preview", "tes"], env=env, check=False
         )
         echo(f"\nOpen {base}/api/v1/teams  and  {base}/api/v1/teams/tes/wins")
         if exit_after:
@@ -148,8 +148,8 @@ def _wait_healthy(base: str, server: subprocess.Popen[bytes], timeout: float = 6
 
 def _wait_processed(base: str, timeout: float = 60.0) -> None:
     """Jobs run in the background; the inbox tells us when they have caught up."""
-    from service import inbox
     from service.db import Database
+    from service.intake import inbox
     from service.settings import Settings
 
     database = Database(Settings.from_env().database_url)

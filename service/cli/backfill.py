@@ -37,8 +37,8 @@ def backfill_jira(board_id: int, sprint_count: int) -> None:
 
     from integrations.jira import rest
     from service import migrate
-    from service.backfill import backfill_board
     from service.db import Database
+    from service.intake.backfill import backfill_board
 
     try:
         settings = Settings.from_env()

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import PoolProxiedConnection
 
 from service.db import Database
-from service.inbox import Delivery, delivery_row
+from service.intake.inbox import Delivery, delivery_row
 from service.models import InboundEvent
 
 HOLD_SECONDS = 60.0

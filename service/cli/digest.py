@@ -21,10 +21,10 @@ def digest() -> None:
 @click.option("--period", type=click.Choice(PERIODS), default="week", show_default=True)
 def preview(team: str, period: str) -> None:
     """Print TEAM's digest for this week, today or the current sprint (nothing is posted or stored)."""
-    from service import digests
     from service.db import Database
+    from service.digests import store as digests
     from service.domain.digest import render_console
-    from service.teams import TeamError, get_team
+    from service.teams.registry import TeamError, get_team
 
     settings = _settings()
     database = Database(settings.database_url)
@@ -52,8 +52,8 @@ def run(team: str, period: str) -> None:
     """
     from jobs import runtime
     from jobs.digests import DigestInProgress, run_digest_now
-    from service import digests
-    from service.teams import TeamError, get_team
+    from service.digests import store as digests
+    from service.teams.registry import TeamError, get_team
 
     rt = runtime.install(runtime.Runtime.from_settings(_settings()))
     try:

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from service import teams
 from service.domain.challenges import Challenge, parse_challenge_spec
 from service.domain.progress_inputs import TeamCalendar
 from service.domain.team_rules import TeamRules, TeamRulesError
@@ -28,7 +27,8 @@ from service.models.progress import (
     StreakStat,
     TeamHoliday,
 )
-from service.progress_store import ProgressChanges, recompute_team
+from service.progress.store import ProgressChanges, recompute_team
+from service.teams import registry as teams
 
 # Settings that hold lists, so the CLI can take ``issue_types=Story,Bug``.
 LIST_KEYS = frozenset(

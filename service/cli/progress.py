@@ -12,8 +12,8 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
-from service import progress_admin
 from service.domain.team_rules import TeamRulesError
+from service.progress import admin as progress_admin
 from service.settings import Settings, SettingsError
 
 

@@ -19,7 +19,7 @@ from service.domain.tickets import TicketOutcome, TicketState, decide_ticket, ti
 from service.domain.wins import WinKind, WinSource, WinStatus
 from service.models import Member, Sprint, TeamSource, Ticket, Win, sprint_tickets, utcnow
 from service.models.upsert import insert_ignoring_conflicts
-from service.teams import claim_board_for, teams_for_sources
+from service.teams.registry import claim_board_for, teams_for_sources
 
 SPRINT_WIN_KINDS = (WinKind.SPRINT_STARTED.value, WinKind.SPRINT_CLOSED.value)
 

@@ -36,7 +36,7 @@ from service.domain.wins import WinKind, WinStatus
 from service.models import Member, SlackPost, Sprint, Team, Ticket, Win, sprint_tickets, utcnow
 from service.models.digests import DigestKind, DigestState, StoredDigest
 from service.models.upsert import insert_ignoring_conflicts
-from service.slack_links import cheer_counts
+from service.slack.links import cheer_counts
 
 PRIVATE_VISIBILITY = "private"  # "only me" wins never appear in public posts
 SETTLED_STATES = frozenset(

@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from integrations.jira import parse, rest
-from service import scope
 from service.db import Database
 from service.domain.events import DomainEvent, IssueChanged, SprintAction, SprintChanged, SprintMove
 from service.domain.wins import WinKind, WinSource
+from service.intake.recorder import EventRecorder
 from service.models import Sprint, Team, Ticket, Win
-from service.recorder import EventRecorder
+from service.progress import sprint_scope as scope
 
 
 class BackfillProgress(Protocol):

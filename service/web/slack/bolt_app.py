@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 
-from integrations.slack import installation, listeners
+from integrations.slack import installation
+from service.web.slack import listeners
 
 if TYPE_CHECKING:
     from jobs.runtime import Runtime

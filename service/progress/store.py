@@ -5,7 +5,7 @@ hold a million wins), straight into the domain's frozen dataclasses. Storing is 
 what the last recompute left: engine wins are inserted, updated, retracted or reactivated so
 that the table always mirrors the latest recompute, whatever order the events came in.
 
-The domain knows people, the team and sprints by the refs of ``service.progress_refs``, and a
+The domain knows people, the team and sprints by the refs of ``service.progress.refs``, and a
 challenge by its row id.
 """
 
@@ -24,7 +24,6 @@ import orjson
 from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
-from service import sprint_tallies
 from service.domain.challenges import TEAM_SCOPE, Challenge, ChallengeProgress
 from service.domain.milestones import oldest_open_closings
 from service.domain.progress import ProgressResult, recompute
@@ -54,8 +53,9 @@ from service.models.progress import (
 )
 from service.models.upsert import insert_ignoring_conflicts
 from service.models.wins import ACTIVE_KUDOS, COUNTED_WINS
-from service.progress_refs import member_id_of, member_ref, sprint_ref, team_ref
-from service.progress_sql import binary_cursor, inline, is_postgres, stream
+from service.progress import tallies as sprint_tallies
+from service.progress.refs import member_id_of, member_ref, sprint_ref, team_ref
+from service.progress.sql import binary_cursor, inline, is_postgres, stream
 
 SCOPE_FROM_EVENTS = "events"
 SCOPE_FROM_JIRA = "jira"
@@ -874,7 +874,7 @@ def _load_needed_win_columns(
         if not missing:
             return columns
         # The earliest win of these sprints' tickets went to another sprint holding its ticket, or is
-        # gone (see ``service.sprint_tallies``): keep the earliest as it is now, and find each first.
+        # gone (see ``service.progress.tallies``): keep the earliest as it is now, and find each first.
         again = sprint_tallies.first_wins(cursor, team_id, missing)
         for sid in missing:
             tallies.keep_first_win_at(sid, again.get(sid))
