@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import available_timezones
 
-from service.domain.mrkdwn import escape_mrkdwn, truncate_plain, unescape_mrkdwn
+from service.domain.mrkdwn import escape_mrkdwn, readable, truncate_plain, unescape_mrkdwn
 from service.domain.schedule import (
     SCHEDULE_USAGE,
     DigestSchedule,
@@ -51,9 +50,6 @@ _MENTION_RE = re.compile(r"<@(?P<id>[UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>")
 _LEADING_MENTION_RE = re.compile(
     r"\s*<@(?P<id>[UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>(?:\s*(?:,|and\b|&amp;|\+)(?=\s*<@))?"
 )
-# Any Slack markup token: <@U…>, <#C…|name>, <!here>, <!subteam^S…|@team>, <url|label>.
-_TOKEN_RE = re.compile(r"<(?P<body>[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
-_BIDI_CONTROLS_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _LEADING_PUNCTUATION = " \t:;,-\u2013\u2014"
 _EMAIL_RE = re.compile(r"[^@\s<>|]+@[^@\s<>|]+\.[^@\s<>|]+")
 # Atlassian account ids: 24 hex-ish characters or the older "557058:uuid" form.
@@ -155,7 +151,7 @@ def parse_sprintwins(text: str) -> SprintWinsCommand:
     if head in {"help", "?", "-h", "--help"}:
         return HelpCommand()
     if head == "connect":
-        team = _readable(rest)
+        team = readable(rest)
         if not team:
             raise CommandError(
                 "Say which team to connect, e.g. `/sprintwins connect Payments`.", SPRINTWINS_USAGE
@@ -204,36 +200,8 @@ def parse_win(text: str) -> ManualWin | KudosWin:
 
 
 def _clean_title(slack_text: str) -> str:
-    title = _readable(slack_text).lstrip(_LEADING_PUNCTUATION)
+    title = readable(slack_text).lstrip(_LEADING_PUNCTUATION)
     return truncate_plain(title, MAX_TITLE_LENGTH)
-
-
-def _readable(slack_text: str) -> str:
-    """Slack-formatted text as one line of raw, readable text: markup becomes what people saw."""
-    text = _TOKEN_RE.sub(_token_as_text, slack_text)
-    text = unescape_mrkdwn(text)
-    text = unicodedata.normalize("NFC", text)
-    # Control and bidi-override characters can hide or reorder what a title appears to say.
-    text = "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
-    text = _BIDI_CONTROLS_RE.sub("", text)
-    return " ".join(text.split())
-
-
-def _token_as_text(match: re.Match[str]) -> str:
-    body, label = match.group("body"), match.group("label")
-    if body.startswith("@"):  # user mention
-        return f"@{label}" if label else body
-    if body.startswith("#"):  # channel
-        return f"#{label}" if label else body
-    if body.startswith("!date"):  # <!date^…|fallback>: the fallback is what people read
-        return label or ""
-    if body.startswith("!"):  # <!here>, <!channel>, <!subteam^S1|@team>
-        return "@" + (label or body[1:].split("^", 1)[0]).lstrip("@")
-    if body.startswith("mailto:"):
-        return label or body.removeprefix("mailto:")
-    if label and label not in body:
-        return f"{label} ({body})"
-    return label or body
 
 
 def _parse_timezone(name: str) -> str:
@@ -274,7 +242,7 @@ def _parse_link(rest: str) -> LinkCommand:
         raise CommandError(
             f"Mention the person with @ so Slack turns it into a link, {usage_hint}", SPRINTWINS_USAGE
         )
-    ref = _readable(parts[1])
+    ref = readable(parts[1])
     if _EMAIL_RE.fullmatch(ref):
         return LinkCommand(slack_user_id=mention_match.group("id"), email=ref.lower())
     if _JIRA_ACCOUNT_ID_RE.fullmatch(ref):

@@ -12,7 +12,6 @@ the top list, so a period with 100,000 wins composes in tens of milliseconds.
 from __future__ import annotations
 
 import heapq
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,9 +22,9 @@ from service.domain.mrkdwn import (
     is_slack_user_id,
     link,
     mention,
+    replace_markup,
     truncate,
     truncate_plain,
-    unescape_mrkdwn,
 )
 from service.domain.wins import WinKind
 
@@ -56,7 +55,6 @@ _KIND_EMOJI: Mapping[WinKind, str] = {
     WinKind.KUDOS: ":clap:",
     WinKind.CHALLENGE: ":trophy:",
 }
-_MRKDWN_TOKEN_RE = re.compile(r"<(?P<body>[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,16 +401,14 @@ def _console_text(obj: Mapping[str, Any], names: Mapping[str, str]) -> str:
     if obj.get("type") != "mrkdwn":
         return text
 
-    def token(match: re.Match[str]) -> str:
-        body, label = match.group("body"), match.group("label")
+    def token(body: str, label: str | None) -> str:
         if body.startswith("@"):
             return "@" + names.get(body[1:], body[1:])
         if label:
             return f"{label} ({body})"
         return body
 
-    # Tokens first: user text was escaped, so every remaining <…> is markup we produced.
-    return unescape_mrkdwn(_MRKDWN_TOKEN_RE.sub(token, text))
+    return replace_markup(text, token)
 
 
 def _one_line(text: str) -> str:

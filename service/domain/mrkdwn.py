@@ -11,6 +11,8 @@ text; everything that ends up in a ``mrkdwn`` object or a message's ``text`` goe
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -21,6 +23,9 @@ _ENTITY_RE = re.compile(r"&(?:amp|lt|gt);")
 # Slack user ids: U… for workspace users, W… for Enterprise Grid users.
 _SLACK_USER_ID_RE = re.compile(r"[UW][A-Z0-9]{2,20}")
 _LONGEST_ENTITY = len("&amp;")
+# Any Slack markup token: <@U…>, <#C…|name>, <!here>, <!subteam^S…|@team>, <url|label>.
+MARKUP_TOKEN_RE = re.compile(r"<(?P<body>[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
+_BIDI_CONTROLS_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # Characters that would end or split a ``<url|label>`` token, or that Slack would not keep in a URL.
 _URL_UNSAFE_RE = re.compile(r"[|<>\s\x00-\x1f\x7f]")
 
@@ -108,3 +113,37 @@ def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
     if open_token != -1 and text.find(">", open_token, cut) == -1:
         cut = open_token
     return text[:cut].rstrip() + ellipsis
+
+
+def replace_markup(text: str, token_text: Callable[[str, str | None], str]) -> str:
+    """Replace every markup token in mrkdwn ``text`` by ``token_text(body, label)``, then unescape.
+
+    Tokens go first: user text was escaped, so every remaining ``<…>`` is markup.
+    """
+    return unescape_mrkdwn(MARKUP_TOKEN_RE.sub(lambda m: token_text(m.group("body"), m.group("label")), text))
+
+
+def readable(slack_text: str) -> str:
+    """Slack-formatted text as one line of raw, readable text: markup becomes what people saw."""
+    text = replace_markup(slack_text, _token_as_text)
+    text = unicodedata.normalize("NFC", text)
+    # Control and bidi-override characters can hide or reorder what a title appears to say.
+    text = "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
+    text = _BIDI_CONTROLS_RE.sub("", text)
+    return " ".join(text.split())
+
+
+def _token_as_text(body: str, label: str | None) -> str:
+    if body.startswith("@"):  # user mention
+        return f"@{label}" if label else body
+    if body.startswith("#"):  # channel
+        return f"#{label}" if label else body
+    if body.startswith("!date"):  # <!date^…|fallback>: the fallback is what people read
+        return label or ""
+    if body.startswith("!"):  # <!here>, <!channel>, <!subteam^S1|@team>
+        return "@" + (label or body[1:].split("^", 1)[0]).lstrip("@")
+    if body.startswith("mailto:"):
+        return label or body.removeprefix("mailto:")
+    if label and label not in body:
+        return f"{label} ({body})"
+    return label or body

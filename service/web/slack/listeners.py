@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,7 @@ from service.domain.commands import (
     parse_win,
 )
 from service.domain.digest import SPRINT_GOAL_MET_ACTION_ID
-from service.domain.mrkdwn import unescape_mrkdwn
+from service.domain.mrkdwn import replace_markup
 from service.intake import inbox
 from service.models import InboundEvent, InboxState, Team
 from service.slack.links import channel_link
@@ -44,7 +43,6 @@ log = logging.getLogger(__name__)
 
 INBOX_ID = "sprintwins_inbox_id"
 BUSY = "I couldn't take that just now. Please try again in a minute."
-_TOKEN_RE = re.compile(r"<(?P<body>[^<>|]*)(?:\|(?P<label>[^<>]*))?>")
 
 
 def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
@@ -229,7 +227,7 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
                 message_ts=str(shortcut.get("message_ts") or message.get("ts") or ""),
             )
             view = views.celebrate_modal(
-                celebrate, readable(str(message.get("text") or "")), team_name, message.get("user")
+                celebrate, message_text(str(message.get("text") or "")), team_name, message.get("user")
             )
         client.views_open(trigger_id=shortcut["trigger_id"], view=view)
 
@@ -300,13 +298,12 @@ def inbox_state(session: Any, row_id: int) -> str | None:
     return session.scalar(select(InboundEvent.state).where(InboundEvent.id == row_id))
 
 
-def readable(slack_text: str) -> str:
+def message_text(slack_text: str) -> str:
     """A message's mrkdwn as the plain text people read (mentions and links become their labels)."""
 
-    def token(match: re.Match[str]) -> str:
-        body, label = match.group("body"), match.group("label")
+    def token(body: str, label: str | None) -> str:
         if label:
             return f"@{label}" if body.startswith("@") and not label.startswith("@") else label
         return body.lstrip("!") if body.startswith("!") else body
 
-    return " ".join(unescape_mrkdwn(_TOKEN_RE.sub(token, slack_text)).split())
+    return " ".join(replace_markup(slack_text, token).split())
