@@ -41,6 +41,7 @@ from service.digests import store as digests
 from service.domain.digest import Digest, render_console
 from service.domain.mrkdwn import escape_mrkdwn
 from service.domain.schedule import Period, ScheduleError, ScheduleKind, due_period, parse_schedule
+from service.domain.sprints import SprintState
 from service.domain.wins import WinKind
 from service.models import ChannelLink, Sprint, Team, Win, utcnow
 from service.models.digests import CONSOLE_CHANNEL, DigestKind, DigestState, StoredDigest
@@ -153,7 +154,7 @@ def celebrate_sprint_end(sprint_id: int) -> dict[str, Any]:
     key = f"sprint-end:{sprint_id}"
     with rt.database.transaction() as session:
         sprint = session.get(Sprint, sprint_id)
-        if sprint is None or sprint.state != "closed":
+        if sprint is None or sprint.state != SprintState.CLOSED:
             return {"state": "not_closed", "deliveries": []}
         win_id = session.scalar(
             select(Win.id).where(
@@ -525,7 +526,7 @@ def _uncelebrated_sprints(session: Any, now: datetime) -> list[int]:
     return list(
         session.scalars(
             select(Sprint.id).where(
-                Sprint.state == "closed",
+                Sprint.state == SprintState.CLOSED,
                 Sprint.completed_at >= now - RECOVERY_HORIZON,
                 linked.exists(),
                 ~celebrated.exists(),

@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 
 from service.domain import milestones
 from service.domain.progress_inputs import SprintScope
+from service.domain.sprints import SprintState
 from service.models import Member, Sprint
 from service.progress.store import member_ref, sprint_ref
-
-CLOSED = "closed"
 
 
 class SprintNotFound(LookupError):
@@ -62,7 +61,7 @@ def confirm_sprint_goal(session: Session, sprint_id: int, member_id: int, at: da
     ).first()
     if row is None:
         raise SprintNotFound(f"no sprint with id {sprint_id}")
-    if row.state != CLOSED:
+    if row.state != SprintState.CLOSED:
         raise SprintNotClosed(
             f"{row.name or 'This sprint'} hasn't closed yet: its goal can be confirmed once it is over."
         )
@@ -91,7 +90,7 @@ def confirm_sprint_goal(session: Session, sprint_id: int, member_id: int, at: da
     # in between, makes this update touch nothing.
     result = session.execute(
         update(Sprint)
-        .where(Sprint.id == sprint_id, Sprint.state == CLOSED, Sprint.goal_met_at.is_(None))
+        .where(Sprint.id == sprint_id, Sprint.state == SprintState.CLOSED, Sprint.goal_met_at.is_(None))
         .values(goal_met_at=confirmed.goal_met_confirmed_at, goal_met_by_member_id=member_id)
         .execution_options(synchronize_session=False)
     )

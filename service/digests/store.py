@@ -32,13 +32,13 @@ from service.domain.digest import (
     compose_sprint_end,
 )
 from service.domain.schedule import Period, load_timezone
-from service.domain.wins import WinKind, WinStatus
+from service.domain.sprints import SprintState
+from service.domain.wins import WinKind, WinStatus, WinVisibility
 from service.models import Member, SlackPost, Sprint, Team, Ticket, Win, sprint_tickets, utcnow
 from service.models.digests import DigestKind, DigestState, StoredDigest
 from service.models.upsert import insert_ignoring_conflicts
 from service.slack.links import cheer_counts
 
-PRIVATE_VISIBILITY = "private"  # "only me" wins never appear in public posts
 SETTLED_STATES = frozenset(
     {DigestState.POSTED, DigestState.FAILED, DigestState.RENDERED, DigestState.SKIPPED}
 )
@@ -77,7 +77,7 @@ def build_digest_input(session: Session, team: Team, period: Period, *, now: dat
             Win.occurred_at >= period.start,
             Win.occurred_at < period.end,
             Win.status == WinStatus.ACTIVE.value,
-            Win.visibility != PRIVATE_VISIBILITY,
+            Win.visibility != WinVisibility.PRIVATE,
         )
     ).all()
     cheers = cheer_counts(session, [row.id for row in rows if row.kind not in _SIDE_KINDS])
@@ -150,7 +150,7 @@ def compose_sprint_celebration(session: Session, sprint: Sprint, *, now: datetim
 def active_sprint(session: Session, team_id: int) -> Sprint | None:
     return session.scalars(
         select(Sprint)
-        .where(Sprint.team_id == team_id, Sprint.state == "active")
+        .where(Sprint.team_id == team_id, Sprint.state == SprintState.ACTIVE)
         .order_by(Sprint.start_at.desc().nulls_last(), Sprint.id.desc())
         .limit(1)
     ).first()
@@ -162,7 +162,7 @@ def latest_sprint(session: Session, team_id: int) -> Sprint | None:
         active_sprint(session, team_id)
         or session.scalars(
             select(Sprint)
-            .where(Sprint.team_id == team_id, Sprint.state == "closed")
+            .where(Sprint.team_id == team_id, Sprint.state == SprintState.CLOSED)
             .order_by(Sprint.completed_at.desc().nulls_last(), Sprint.id.desc())
             .limit(1)
         ).first()
@@ -188,7 +188,7 @@ def sprint_progress(session: Session, sprint: Sprint, *, now: datetime, tz_name:
     else:
         percent = 100.0 * done / committed if committed else 0.0
     days_left: int | None = None
-    if sprint.state == "active" and sprint.end_at is not None:
+    if sprint.state == SprintState.ACTIVE and sprint.end_at is not None:
         tz = load_timezone(tz_name)
         days_left = max(0, (sprint.end_at.astimezone(tz).date() - now.astimezone(tz).date()).days)
     return SprintProgress(
@@ -211,7 +211,7 @@ def period_for_run(session: Session, team: Team, which: RunPeriod, now: datetime
         sprint = latest_sprint(session, team.id)
         if sprint is None:
             raise LookupError(f"team {team.slug} has no active or closed sprint yet")
-        end = now if sprint.state == "active" else (sprint.completed_at or sprint.end_at or now)
+        end = now if sprint.state == SprintState.ACTIVE else (sprint.completed_at or sprint.end_at or now)
         start = sprint.start_at or end - timedelta(days=14)
         return Period(key=f"sprint:{sprint.id}", start=start, end=end, label=sprint.name or "This sprint")
     if which is RunPeriod.DAY:

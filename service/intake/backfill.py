@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from integrations.jira import parse, rest
 from service.db import Database
 from service.domain.events import DomainEvent, IssueChanged, SprintAction, SprintChanged, SprintMove
+from service.domain.sprints import sprint_win_key
 from service.domain.wins import WinKind, WinSource
 from service.intake.recorder import EventRecorder
 from service.models import Sprint, Team, Ticket, Win
@@ -160,7 +161,7 @@ def _not_yet_recorded(session: Session, events: list[SprintChanged]) -> list[Spr
         win = session.scalar(
             select(Win.id).where(
                 Win.source == WinSource.JIRA.value,
-                Win.source_key == f"sprint:{event.sprint.jira_id}",
+                Win.source_key == sprint_win_key(event.sprint.jira_id),
                 Win.kind == _SPRINT_WIN_KIND[event.action].value,
             )
         )

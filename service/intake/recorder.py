@@ -15,6 +15,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select, text, upd
 from sqlalchemy.orm import Session
 
 from service.domain.events import DomainEvent, IssueChanged, Person, SprintAction, SprintChanged, SprintRef
+from service.domain.sprints import SprintState, sprint_win_key, state_after
 from service.domain.tickets import TicketOutcome, TicketState, decide_ticket, ticket_title
 from service.domain.wins import WinKind, WinSource, WinStatus
 from service.models import Member, Sprint, TeamSource, Ticket, Win, sprint_tickets, utcnow
@@ -244,7 +245,7 @@ class EventRecorder:
                     "jira_id": ref.jira_id,
                     "team_id": team_id,
                     "name": ref.name or f"Sprint {ref.jira_id}",
-                    "state": ref.state or "future",
+                    "state": ref.state or SprintState.FUTURE,
                     "last_event_ms": -1,
                 }
                 insert_ignoring_conflicts(self.session, Sprint.__table__, [row], ["jira_id"])
@@ -276,7 +277,7 @@ class EventRecorder:
                 .order_by(Sprint.id.desc())
             ).first()
             if sprint is None:
-                sprint = Sprint(team_id=team_id, name=name, state="future", last_event_ms=-1)
+                sprint = Sprint(team_id=team_id, name=name, state=SprintState.FUTURE, last_event_ms=-1)
                 self.session.add(sprint)
                 self.session.flush()
             self._sprints_by_name[key] = sprint
@@ -295,7 +296,7 @@ class EventRecorder:
             sprint = self._sprint_for_ref(ref, team_id, seen_on_issue=False)
         if event.timestamp_ms >= sprint.last_event_ms:
             _merge_sprint_facts(sprint, ref)
-            sprint.state = _state_after(event.action, ref.state, sprint.state)
+            sprint.state = state_after(event.action, ref.state, sprint.state)
             sprint.last_event_ms = event.timestamp_ms
         self.session.flush()
         if event.action is SprintAction.STARTED:
@@ -308,7 +309,9 @@ class EventRecorder:
             self.stats.closed_sprint_ids.add(sprint.id)
         elif event.action is SprintAction.DELETED:
             for win in self.session.scalars(
-                select(Win).where(Win.source_key == f"sprint:{ref.jira_id}", Win.kind.in_(SPRINT_WIN_KINDS))
+                select(Win).where(
+                    Win.source_key == sprint_win_key(ref.jira_id), Win.kind.in_(SPRINT_WIN_KINDS)
+                )
             ):
                 win.status = WinStatus.RETRACTED.value
         return sprint.id
@@ -316,7 +319,7 @@ class EventRecorder:
     def _upsert_sprint_win(
         self, sprint: Sprint, kind: WinKind, title: str, event: SprintChanged, points: float | None
     ) -> None:
-        key = f"sprint:{sprint.jira_id}"
+        key = sprint_win_key(sprint.jira_id)
         win = self.session.scalars(
             select(Win).where(
                 Win.source == WinSource.JIRA.value, Win.source_key == key, Win.kind == kind.value
@@ -342,12 +345,12 @@ class EventRecorder:
             return
         self.session.flush()
         closed = self.session.scalars(
-            select(Sprint).where(Sprint.id.in_(sprint_ids), Sprint.state == "closed")
+            select(Sprint).where(Sprint.id.in_(sprint_ids), Sprint.state == SprintState.CLOSED)
         )
         for sprint in closed:
             win = self.session.scalars(
                 select(Win).where(
-                    Win.source_key == f"sprint:{sprint.jira_id}", Win.kind == WinKind.SPRINT_CLOSED.value
+                    Win.source_key == sprint_win_key(sprint.jira_id), Win.kind == WinKind.SPRINT_CLOSED.value
                 )
             ).first()
             if win is None:
@@ -384,16 +387,6 @@ def _merge_sprint_facts(sprint: Sprint, ref: SprintRef) -> None:
     sprint.completed_at = ref.completed_at or sprint.completed_at
     if ref.state and sprint.last_event_ms < 0:
         sprint.state = ref.state
-
-
-def _state_after(action: SprintAction, reported: str | None, current: str) -> str:
-    if action is SprintAction.STARTED:
-        return "active"
-    if action is SprintAction.CLOSED:
-        return "closed"
-    if action is SprintAction.DELETED:
-        return "deleted"
-    return reported or current
 
 
 def _fmt_points(points: float) -> str:

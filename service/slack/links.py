@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.schedule import format_schedule, parse_schedule
+from service.domain.sprints import SprintState
 from service.domain.wins import WinDraft, WinKind, WinStatus
 from service.models import (
     ChannelLink,
@@ -31,6 +32,7 @@ from service.models import (
 )
 from service.models.slack import DEFAULT_SCHEDULE
 from service.models.upsert import insert_ignoring_conflicts, insert_one_returning_id
+from service.wins.rows import win_row
 
 
 class LinkError(ValueError):
@@ -356,23 +358,7 @@ def record_win(
     session: Session, draft: WinDraft, *, team_id: int, member_id: int | None, visibility: str = "team"
 ) -> tuple[int, bool]:
     """Insert a Slack-made win unless its (source, source_key, kind) exists; (id, is_new)."""
-    now = utcnow()
-    row = {
-        "team_id": team_id,
-        "kind": draft.kind.value,
-        "status": WinStatus.ACTIVE.value,
-        "title": draft.title,
-        "member_id": member_id,
-        "points": draft.points,
-        "source": draft.source.value,
-        "source_key": draft.source_key[:200],
-        "url": draft.url,
-        "visibility": visibility,
-        "occurred_at": draft.occurred_at,
-        "details": dict(draft.details),
-        "created_at": now,
-        "updated_at": now,
-    }
+    row = win_row(team_id, draft, member_id=member_id, visibility=visibility)
     new_id = insert_one_returning_id(session, Win.__table__, row, ["source", "source_key", "kind"])
     if new_id is not None:
         return new_id, True
@@ -463,7 +449,7 @@ def current_sprint_for_member(session: Session, member_id: int) -> Sprint | None
     team_ids = select(Win.team_id).where(Win.member_id == member_id).distinct()
     return session.scalars(
         select(Sprint)
-        .where(Sprint.team_id.in_(team_ids), Sprint.state == "active")
+        .where(Sprint.team_id.in_(team_ids), Sprint.state == SprintState.ACTIVE)
         .order_by(Sprint.start_at.desc().nulls_last(), Sprint.id.desc())
     ).first()
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from service.domain.sprints import sprint_win_key
 from service.models import Sprint, Team, TeamSource, Ticket, Win
 from service.models.upsert import insert_ignoring_conflicts
 
@@ -212,7 +213,7 @@ def _move_history(session: Session, kind: str, key: str, from_team: int, to_team
         )
     else:
         sprint_ids = select(Sprint.jira_id).where(Sprint.board_id == int(key), Sprint.team_id == from_team)
-        sprint_keys = [f"sprint:{sid}" for sid in session.scalars(sprint_ids) if sid is not None]
+        sprint_keys = [sprint_win_key(sid) for sid in session.scalars(sprint_ids) if sid is not None]
         if sprint_keys:
             session.execute(
                 update(Win)
