@@ -48,7 +48,7 @@ from service.domain.commands import (
 )
 from service.domain.mrkdwn import escape_mrkdwn, is_slack_user_id, link, mention, unescape_mrkdwn
 from service.domain.schedule import format_schedule, load_timezone
-from service.domain.wins import WinDraft, WinKind, WinSource
+from service.domain.wins import WinDraft, WinKind, WinSource, WinVisibility
 from service.models import ChannelLink, Member
 from service.progress import admin as progress_admin
 from service.settings import Settings
@@ -326,7 +326,7 @@ def record_message_win(
         )
     shown = link(permalink, title) if permalink else f"*{escape_mrkdwn(title)}*"
     who = "" if kind is WinKind.MANUAL else f" for {mention(owner_user_id)}"
-    private = " Only you will see it." if visibility == views.VISIBILITY_PRIVATE else ""
+    private = " Only you will see it." if visibility == WinVisibility.PRIVATE else ""
     _ephemeral(client, channel_id, user_id, f":tada: Celebrated {shown}{who}!{private}")
     _request_progress(rt, team.id)  # the digest celebrates it; badges and streaks may follow from it
     return win_id

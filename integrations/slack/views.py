@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.domain.mrkdwn import escape_mrkdwn, is_slack_user_id, link, truncate, truncate_plain
+from service.domain.wins import WinVisibility
 
 CELEBRATE_CALLBACK_ID = "celebrate_message"  # the message shortcut
 CELEBRATE_VIEW_CALLBACK_ID = "celebrate_message_submit"  # its modal
@@ -21,7 +22,6 @@ TITLE_BLOCK, TITLE_ACTION = "title", "title_input"
 DETAIL_BLOCK, DETAIL_ACTION = "detail", "detail_input"
 VISIBILITY_BLOCK, VISIBILITY_ACTION = "visibility", "visibility_input"
 OWNER_BLOCK, OWNER_ACTION = "owner", "owner_input"
-VISIBILITY_TEAM, VISIBILITY_PRIVATE = "team", "private"
 MAX_TITLE_CHARS = 300
 MAX_DETAIL_CHARS = 2000
 MAX_PLAIN_INPUT = 3000  # a plain_text_input's initial_value limit
@@ -64,8 +64,8 @@ def celebrate_modal(
     if author_user_id and is_slack_user_id(author_user_id):
         owner_select["initial_user"] = author_user_id
     options = [
-        _option(f"The team ({truncate_plain(team_name, 60)})", VISIBILITY_TEAM),
-        _option("Only me", VISIBILITY_PRIVATE),
+        _option(f"The team ({truncate_plain(team_name, 60)})", WinVisibility.TEAM),
+        _option("Only me", WinVisibility.PRIVATE),
     ]
     return {
         "type": "modal",
@@ -130,7 +130,7 @@ def read_celebrate_submission(view: dict[str, Any]) -> CelebrateSubmission:
     title = " ".join(str(value(TITLE_BLOCK, TITLE_ACTION).get("value") or "").split())
     detail = str(value(DETAIL_BLOCK, DETAIL_ACTION).get("value") or "").strip()
     choice = value(VISIBILITY_BLOCK, VISIBILITY_ACTION).get("selected_option") or {}
-    visibility = str(choice.get("value") or VISIBILITY_TEAM)
+    visibility = str(choice.get("value") or WinVisibility.TEAM)
     owner = value(OWNER_BLOCK, OWNER_ACTION).get("selected_user")
     errors: dict[str, str] = {}
     if not title:
@@ -141,7 +141,7 @@ def read_celebrate_submission(view: dict[str, Any]) -> CelebrateSubmission:
         )
     if len(detail) > MAX_DETAIL_CHARS:
         errors[DETAIL_BLOCK] = f"The detail can be at most {MAX_DETAIL_CHARS} characters."
-    if visibility not in {VISIBILITY_TEAM, VISIBILITY_PRIVATE}:
+    if visibility not in {WinVisibility.TEAM, WinVisibility.PRIVATE}:
         errors[VISIBILITY_BLOCK] = "Choose who sees the win."
     if owner is not None and not is_slack_user_id(str(owner)):
         errors[OWNER_BLOCK] = "Choose a person."

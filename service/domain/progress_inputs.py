@@ -17,11 +17,10 @@ from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.domain.team_rules import TeamRules
-from service.domain.wins import WinKind, WinStatus
+from service.domain.wins import COUNTED_KINDS, WinKind, WinStatus
 
 # Wins that people earn. Engine-made wins (streaks, badges, milestones, challenges) and sprint
 # events are excluded so that feeding the engine's own output back in never changes the result.
-COUNTED_KINDS: frozenset[WinKind] = frozenset({WinKind.TICKET, WinKind.MANUAL, WinKind.KUDOS})
 MON_TO_FRI: frozenset[int] = frozenset(range(5))
 
 

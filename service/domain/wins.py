@@ -28,6 +28,18 @@ class WinStatus(enum.StrEnum):
     RETRACTED = "retracted"
 
 
+class WinVisibility(enum.StrEnum):
+    """Who sees a win: the team, or (an "only me" win) its owner alone, never in public posts."""
+
+    TEAM = "team"
+    PRIVATE = "private"
+
+
+# The wins people made, which the progress engine counts (badges, streaks and milestones are earned
+# from them). ``service.models.wins.COUNTED_WINS`` is the same set as SQL.
+COUNTED_KINDS: frozenset[WinKind] = frozenset({WinKind.TICKET, WinKind.MANUAL, WinKind.KUDOS})
+
+
 class WinSource(enum.StrEnum):
     JIRA = "jira"
     SLACK = "slack"

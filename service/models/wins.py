@@ -6,12 +6,16 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.domain.wins import COUNTED_KINDS, WinKind, WinStatus, WinVisibility
 from service.models.base import Base, JSONType, UTCDateTime, utcnow
 from service.models.teams import Member
 
-# The wins the progress engine counts (service.domain.progress_inputs.COUNTED_KINDS), as SQL.
-COUNTED_WINS = "status = 'active' AND kind IN ('kudos', 'manual', 'ticket')"
-ACTIVE_KUDOS = "status = 'active' AND kind = 'kudos'"
+# The wins the progress engine counts (``COUNTED_KINDS``), as SQL. Partial indexes use these
+# predicates, and queries repeat them word for word so that Postgres can use those indexes.
+COUNTED_WINS = (
+    f"status = '{WinStatus.ACTIVE}' AND kind IN ({', '.join(repr(k.value) for k in sorted(COUNTED_KINDS))})"
+)
+ACTIVE_KUDOS = f"status = '{WinStatus.ACTIVE}' AND kind = '{WinKind.KUDOS}'"
 
 
 class Win(Base):
@@ -51,7 +55,7 @@ class Win(Base):
     source: Mapped[str] = mapped_column(String(16))
     source_key: Mapped[str] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(Text)
-    visibility: Mapped[str] = mapped_column(String(16), default="team")
+    visibility: Mapped[str] = mapped_column(String(16), default=WinVisibility.TEAM.value)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

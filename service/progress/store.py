@@ -11,7 +11,6 @@ challenge by its row id.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,7 +27,6 @@ from service.domain.challenges import TEAM_SCOPE, Challenge, ChallengeProgress
 from service.domain.milestones import oldest_open_closings
 from service.domain.progress import ProgressResult, recompute
 from service.domain.progress_inputs import (
-    COUNTED_KINDS,
     IssueAge,
     RecordedWin,
     SprintScope,
@@ -40,7 +38,7 @@ from service.domain.progress_inputs import (
 from service.domain.progress_needs import challenge_spans, day_starts, ranks_read
 from service.domain.streaks import StreakStats
 from service.domain.team_rules import TeamRules, TeamRulesError
-from service.domain.wins import WinDraft, WinKind, WinSource, WinStatus
+from service.domain.wins import COUNTED_KINDS, WinDraft, WinKind, WinSource, WinStatus
 from service.models import Sprint, Team, Ticket, Win, sprint_tickets, utcnow
 from service.models.base import UTCDateTime
 from service.models.progress import (
@@ -56,6 +54,7 @@ from service.models.wins import ACTIVE_KUDOS, COUNTED_WINS
 from service.progress import tallies as sprint_tallies
 from service.progress.refs import member_id_of, member_ref, sprint_ref, team_ref
 from service.progress.sql import binary_cursor, inline, is_postgres, stream
+from service.wins.rows import win_row
 
 SCOPE_FROM_EVENTS = "events"
 SCOPE_FROM_JIRA = "jira"
@@ -1116,28 +1115,6 @@ def run_recompute(inputs: TeamInputs, today: date) -> ProgressResult:
     )
 
 
-def _json_ready(details: dict[str, object]) -> dict[str, Any]:
-    # The same normal form the JSON column hands back, so stored and fresh details compare equal.
-    return json.loads(json.dumps(details, default=str, sort_keys=True))
-
-
-def _draft_row(team_id: int, draft: WinDraft) -> dict[str, Any]:
-    return {
-        "team_id": team_id,
-        "kind": draft.kind.value,
-        "status": WinStatus.ACTIVE.value,
-        "title": draft.title,
-        "member_id": member_id_of(draft.member_ref),
-        "points": draft.points,
-        "source": WinSource.ENGINE.value,
-        "source_key": draft.source_key,
-        "url": draft.url,
-        "visibility": "team",
-        "occurred_at": draft.occurred_at.astimezone(UTC),
-        "details": _json_ready(draft.details),
-    }
-
-
 _COMPARED = ("status", "title", "member_id", "points", "url", "occurred_at", "details")
 
 
@@ -1153,7 +1130,10 @@ def store_result(session: Session, inputs: TeamInputs, result: ProgressResult) -
 def _store_engine_wins(
     session: Session, team_id: int, drafts: Sequence[WinDraft], changes: ProgressChanges
 ) -> None:
-    wanted = {(d.kind.value, d.source_key): _draft_row(team_id, d) for d in drafts}
+    wanted = {
+        (d.kind.value, d.source_key): win_row(team_id, d, member_id=member_id_of(d.member_ref))
+        for d in drafts
+    }
     existing = {
         (r.kind, r.source_key): r
         for r in stream(
