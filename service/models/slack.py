@@ -89,6 +89,21 @@ class Cheer(Base):
 
 # -- slack_sdk's OAuth store tables (see the module docstring) ------------------------------------------
 
+
+def _team_and_bot_columns() -> list[Column[object]]:
+    """The columns an installation and a bot share; new objects each call (a Column has one table)."""
+    return [
+        Column("team_id", String(32)),
+        Column("team_name", String(200)),
+        Column("bot_token", String(ENCRYPTED_TOKEN_LENGTH)),
+        Column("bot_id", String(32)),
+        Column("bot_user_id", String(32)),
+        Column("bot_scopes", String(1000)),
+        Column("bot_refresh_token", String(ENCRYPTED_TOKEN_LENGTH)),
+        Column("bot_token_expires_at", DateTime),
+    ]
+
+
 slack_installations = Table(
     "slack_installations",
     Base.metadata,
@@ -98,14 +113,7 @@ slack_installations = Table(
     Column("enterprise_id", String(32)),
     Column("enterprise_name", String(200)),
     Column("enterprise_url", String(200)),
-    Column("team_id", String(32)),
-    Column("team_name", String(200)),
-    Column("bot_token", String(ENCRYPTED_TOKEN_LENGTH)),
-    Column("bot_id", String(32)),
-    Column("bot_user_id", String(32)),
-    Column("bot_scopes", String(1000)),
-    Column("bot_refresh_token", String(ENCRYPTED_TOKEN_LENGTH)),
-    Column("bot_token_expires_at", DateTime),
+    *_team_and_bot_columns(),
     Column("user_id", String(32), nullable=False),
     Column("user_token", String(ENCRYPTED_TOKEN_LENGTH)),
     Column("user_scopes", String(1000)),
@@ -129,14 +137,7 @@ slack_bots = Table(
     Column("app_id", String(32), nullable=False),
     Column("enterprise_id", String(32)),
     Column("enterprise_name", String(200)),
-    Column("team_id", String(32)),
-    Column("team_name", String(200)),
-    Column("bot_token", String(ENCRYPTED_TOKEN_LENGTH)),
-    Column("bot_id", String(32)),
-    Column("bot_user_id", String(32)),
-    Column("bot_scopes", String(1000)),
-    Column("bot_refresh_token", String(ENCRYPTED_TOKEN_LENGTH)),
-    Column("bot_token_expires_at", DateTime),
+    *_team_and_bot_columns(),
     Column("is_enterprise_install", Boolean, nullable=False),
     Column("installed_at", DateTime, nullable=False),
     Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
