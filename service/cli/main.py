@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from service.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _settings() -> Settings:
@@ -24,7 +27,7 @@ def _settings() -> Settings:
 
 
 @contextmanager
-def _session(settings: Settings) -> Iterator[Any]:
+def _session(settings: Settings) -> Iterator[Session]:
     from service.db import Database
 
     database = Database(settings.database_url)
@@ -52,7 +55,7 @@ def main() -> None:
 )
 @click.option("--threads", type=int, default=6, show_default=True, help="threads per worker")
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
-    """Serve the webhooks, API and dashboard with gunicorn."""
+    """Serve the webhooks, the Slack endpoints and the JSON API with gunicorn."""
     from service.cli.serve import run_gunicorn
 
     settings = _settings()
@@ -172,7 +175,7 @@ def team_list(as_json: bool) -> None:
         )
 
 
-def _team_command(action: Any) -> None:
+def _team_command(action: Callable[[Session], object]) -> None:
     from service.teams.registry import TeamError
 
     try:

@@ -1,4 +1,4 @@
-"""The read-only JSON API, over the same tables the dashboard reads."""
+"""The read-only JSON API, over the read models in ``service.wins.queries``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.orm import Session
 
 from service.models import Member, Team, Win
 from service.progress import sprint_scope
@@ -74,7 +75,7 @@ def team_sprints(slug: str) -> tuple[Response, int]:
         ), 200
 
 
-def _team_or_none(session: Any, slug: str) -> Team | None:
+def _team_or_none(session: Session, slug: str) -> Team | None:
     try:
         return teams.get_team(session, slug)
     except teams.TeamError:

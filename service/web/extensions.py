@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from flask import Flask
 
@@ -13,4 +13,4 @@ RUNTIME = "sprintwins.runtime"
 
 
 def runtime_of(app: Flask) -> Runtime:
-    return app.extensions[RUNTIME]
+    return cast("Runtime", app.extensions[RUNTIME])
