@@ -24,12 +24,14 @@ from typing import Any
 
 from bench.common import log, median, write_results
 from jobs.progress import collector_paused
+from service.domain.calendar import TeamCalendar
 from service.domain.challenges import Challenge
+from service.domain.milestones import relevant_issue_ages
 from service.domain.progress import ProgressState, recompute
-from service.domain.progress_inputs import IssueAge, RecordedWin, SprintScope, TeamCalendar
+from service.domain.progress_inputs import IssueAge, RecordedWin
+from service.domain.sprint_scope import SprintScope
 from service.domain.team_rules import TeamRules
 from service.domain.wins import WinKind, WinStatus
-from service.progress.store import relevant_issue_ages
 
 TEAM = "1"
 PEOPLE = 25

@@ -32,7 +32,9 @@ from bench import common
 from jobs.progress import collector_paused
 from service import migrate
 from service.db import Database
-from service.progress.store import load_team_inputs, lock_team, run_recompute, store_result
+from service.progress.load import load_team_inputs
+from service.progress.recompute import lock_team, run_recompute
+from service.progress.save import store_result
 
 SPRINT_DAYS = 14
 

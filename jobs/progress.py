@@ -16,7 +16,9 @@ from datetime import date
 
 from jobs import runtime
 from jobs.queue import JobQueue
-from service.progress.store import TeamNotFound, load_team_inputs, lock_team, run_recompute, store_result
+from service.progress.load import TeamNotFound, load_team_inputs
+from service.progress.recompute import lock_team, run_recompute
+from service.progress.save import store_result
 
 log = logging.getLogger(__name__)
 

@@ -3,24 +3,30 @@
 The hook (wired by the pipeline): when a ``sprint_started``/``sprint_updated`` event is recorded, or
 an issue moves into or out of a sprint, call ``request_scope_refresh([sprint jira id, ...])``. Its job
 id is unique per sprint per minute, so a burst of moves costs one refresh.
+
+Jira is asked outside any database transaction (a slow or throttled site must not hold locks): the
+sprint's issues are fetched first (``fetch_sprint_scope``), then stored in a transaction of their own
+(``store_fetched_scope``). The board backfill fetches and stores sprint scopes the same way.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
-from dataclasses import asdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from jira import JIRAError
+from jira import JIRA, JIRAError
 from sqlalchemy.orm import Session
 
 from integrations.jira import rest
 from jobs import runtime
 from jobs.queue import JobQueue
+from service.db import Database
 from service.domain.events import DomainEvent, IssueChanged, SprintAction, SprintChanged
 from service.models import Sprint
+from service.progress import points_field as points_fields
 from service.progress import sprint_scope as scope
 
 log = logging.getLogger(__name__)
@@ -86,10 +92,10 @@ def refresh_sprint_scope(sprint_jira_id: int) -> dict[str, Any]:
         return {"sprint": sprint_jira_id, "status": "stored", **asdict(result)}
     client = rest.connect(site)
     try:
-        points_field = scope.points_field_for(
+        points_field = points_field_for(
             rt.database, client, site.site, board_id, configured=rt.settings.story_points_field
         )
-        fetched = scope.fetch_sprint_scope(client, sprint_jira_id, points_field)
+        fetched = fetch_sprint_scope(client, sprint_jira_id, points_field)
     except JIRAError as error:
         if error.status_code != 404:
             raise  # RQ retries; the library already retried 429s
@@ -98,9 +104,9 @@ def refresh_sprint_scope(sprint_jira_id: int) -> dict[str, Any]:
         log.info("sprint %s is gone from Jira; its scope is marked removed", sprint_jira_id)
         return {"sprint": sprint_jira_id, "status": "gone from Jira"}
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
     with rt.database.transaction() as session:
-        result = scope.store_jira_scope(session, _reloaded(session, sprint.id), fetched)
+        result = store_fetched_scope(session, _reloaded(session, sprint.id), fetched)
     return {"sprint": sprint_jira_id, "status": "stored", **asdict(result)}
 
 
@@ -110,3 +116,62 @@ def _reloaded(session: Session, sprint_id: int) -> Sprint:
     if sprint is None:
         raise LookupError(f"sprint {sprint_id} was deleted during the refresh")
     return sprint
+
+
+# -- fetching from Jira (no database) and storing what was fetched ------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchedScope:
+    """A sprint and its issues as Jira's Agile API returned them."""
+
+    sprint: dict[str, Any]
+    issues: list[dict[str, Any]]
+    points_field: str | None
+
+    def issue_events(self) -> list[IssueChanged]:
+        """The issues as domain events (those ``rest.issue_event`` can read), in Jira's order."""
+        return [e for e in (rest.issue_event(raw, self.points_field) for raw in self.issues) if e is not None]
+
+
+def fetch_sprint_scope(
+    client: JIRA,
+    sprint_id: int,
+    points_field: str | None,
+    *,
+    sprint: dict[str, Any] | None = None,
+    extra_fields: Sequence[str] = (),
+) -> FetchedScope:
+    fields = [*rest.ISSUE_FIELDS, *extra_fields, *([points_field] if points_field else [])]
+    raw_sprint = sprint if sprint is not None else rest.sprint(client, sprint_id)
+    return FetchedScope(raw_sprint, rest.sprint_issues(client, sprint_id, fields), points_field)
+
+
+def store_fetched_scope(session: Session, sprint: Sprint, fetched: FetchedScope) -> scope.StoreResult:
+    """Store what ``fetch_sprint_scope`` found, in the caller's transaction."""
+    return scope.store_jira_scope(session, sprint, fetched.issue_events(), fetched.points_field)
+
+
+def points_field_for(
+    database: Database,
+    client: JIRA,
+    site: str,
+    board_id: int | None,
+    *,
+    configured: str | None = None,
+    fields: Sequence[dict[str, Any]] | None = None,
+) -> str | None:
+    """``SPRINTWINS_STORY_POINTS_FIELD`` if set; else what Jira said last time; else ask Jira and remember.
+
+    Jira is asked outside any transaction: a slow or throttled site must not hold database locks.
+    """
+    if configured:
+        return configured
+    with database.sessions() as session:
+        known, field_id = points_fields.cached_points_field(session, site, board_id)
+    if known:
+        return field_id
+    field_id = rest.resolve_points_field(client, board_id, fields=fields)
+    with database.transaction() as session:
+        points_fields.remember_points_field(session, site, board_id, field_id)
+    return field_id

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from service.domain.team_rules import TeamRulesError
 from service.progress import admin as progress_admin
 from service.settings import Settings, SettingsError
+from service.teams import registry as teams
 
 
 @contextmanager
@@ -43,7 +44,7 @@ def _run(action: Callable[[Session], Any]) -> Any:
         raise click.ClickException(
             f"invalid team rules ({len(error.problems)} problems):\n{problems}"
         ) from None
-    except progress_admin.AdminError as error:
+    except (progress_admin.AdminError, teams.TeamError) as error:
         raise click.ClickException(str(error)) from None
 
 

@@ -12,14 +12,12 @@ from datetime import datetime
 from itertools import compress, count, repeat
 from operator import eq
 
-from service.domain.progress_inputs import (
-    RecordedWin,
-    SprintScope,
-    SprintTally,
-    TeamCalendar,
-    WinTimeline,
-)
+from service.domain.calendar import TeamCalendar
+from service.domain.progress_inputs import RecordedWin
+from service.domain.sprint_scope import SprintScope
+from service.domain.sprint_tally import SprintTally
 from service.domain.team_rules import TeamRules
+from service.domain.win_timeline import WinTimeline
 from service.domain.wins import WinDraft, WinKind, WinSource
 
 BADGE_TITLES: Mapping[str, str] = {
@@ -122,7 +120,7 @@ def compute_win_badges(timeline: WinTimeline, calendar: TeamCalendar, rules: Tea
                 gap = calendar.working_days_between(previous, day.ordinal)
                 if gap >= pause:
                     came_back.add(member)
-                    first = members.index(member, day.start, day.end)  # type: ignore[attr-defined]
+                    first = members.index(member, day.start, day.end)
                     drafts.append(_win_badge("comeback", wins[first], member, pause_working_days=gap))
     return drafts
 

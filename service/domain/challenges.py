@@ -13,19 +13,21 @@ from datetime import date, datetime, timedelta
 from itertools import compress, repeat
 from operator import eq
 
-from service.domain.progress_inputs import RecordedWin, TeamCalendar, WinTimeline
+from service.domain.calendar import TeamCalendar
+from service.domain.progress_inputs import RecordedWin
 from service.domain.team_rules import TeamRules
+from service.domain.win_timeline import WinTimeline
 from service.domain.wins import WinDraft, WinKind, WinSource
 
 METRICS: tuple[str, ...] = ("wins", "bugs_closed", "points", "estimated_stories", "daily_wins")
-TEAM_SCOPE = "team"
+TEAM_OWNER = "team"  # a challenge for the whole team, not for one person
 MAX_TARGET = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class Challenge:
     id: int | str
-    scope: str  # "team" or a member_ref
+    owner: str  # TEAM_OWNER or a member_ref: whose wins count
     title: str
     metric: str  # one of METRICS
     # wins / bugs_closed / points: that many; daily_wins: that many consecutive working days;
@@ -41,8 +43,8 @@ class Challenge:
             raise ValueError("target: must be greater than 0")
         if self.ends_on < self.starts_on:
             raise ValueError("ends_on: must not be before starts_on")
-        if not self.scope:
-            raise ValueError("scope: must be 'team' or a member ref")
+        if not self.owner:
+            raise ValueError("owner: must be 'team' or a member ref")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +79,8 @@ class ChallengeTracker:
         self._last = self.challenge.ends_on.toordinal()
 
     def accepts(self, win: RecordedWin, day_ordinal: int) -> bool:
-        scope = self.challenge.scope
-        return self._first <= day_ordinal <= self._last and (scope == TEAM_SCOPE or win.member_ref == scope)
+        owner = self.challenge.owner
+        return self._first <= day_ordinal <= self._last and (owner == TEAM_OWNER or win.member_ref == owner)
 
     def apply(self, win: RecordedWin, day_ordinal: int) -> WinDraft | None:
         """Count a win; returns the challenge win if this one completed the challenge."""
@@ -141,7 +143,7 @@ def challenge_draft(challenge: Challenge, completed_at: datetime) -> WinDraft:
         source_key=f"challenge:{challenge.id}",
         title=f"Challenge complete: {challenge.title}",
         occurred_at=completed_at,
-        member_ref=None if challenge.scope == TEAM_SCOPE else challenge.scope,
+        member_ref=None if challenge.owner == TEAM_OWNER else challenge.owner,
         details={"challenge_id": challenge.id, "metric": challenge.metric, "target": challenge.target},
     )
 
@@ -154,8 +156,8 @@ def track_on_timeline(
     lo = timeline.index_at(calendar.start_of_day(challenge.starts_on))
     hi = timeline.index_at(calendar.start_of_day(challenge.ends_on + timedelta(days=1)))
     positions: Iterable[int] = range(lo, hi)
-    if challenge.scope != TEAM_SCOPE:
-        positions = compress(range(lo, hi), map(eq, timeline.members[lo:hi], repeat(challenge.scope)))
+    if challenge.owner != TEAM_OWNER:
+        positions = compress(range(lo, hi), map(eq, timeline.members[lo:hi], repeat(challenge.owner)))
     for i in positions:
         win = timeline.wins[i]
         tracker.apply(win, calendar.local_date(win.occurred_at).toordinal())
@@ -182,7 +184,7 @@ def challenge_progress(
 
 @dataclass(frozen=True, slots=True)
 class ChallengeSpec:
-    """What a slash command asked for; the caller gives it an id and a scope."""
+    """What a slash command asked for; the caller gives it an id and an owner."""
 
     title: str
     metric: str
@@ -190,8 +192,8 @@ class ChallengeSpec:
     starts_on: date
     ends_on: date
 
-    def to_challenge(self, id: int | str, scope: str) -> Challenge:
-        return Challenge(id, scope, self.title, self.metric, self.target, self.starts_on, self.ends_on)
+    def to_challenge(self, id: int | str, owner: str) -> Challenge:
+        return Challenge(id, owner, self.title, self.metric, self.target, self.starts_on, self.ends_on)
 
 
 EXAMPLES = (

@@ -12,13 +12,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Literal
 
-from service.domain.progress_inputs import (
-    PROGRESS_STEPS,
-    IssueAge,
-    RecordedWin,
-    SprintScope,
-    SprintTally,
-)
+from service.domain.progress_inputs import IssueAge, RecordedWin
+from service.domain.sprint_scope import SprintScope
+from service.domain.sprint_tally import PROGRESS_STEPS, SprintTally
 from service.domain.team_rules import TeamRules
 from service.domain.wins import WinDraft, WinKind, WinSource
 
@@ -237,3 +233,36 @@ def sprint_milestones(
     if "sprint_goal_met" in enabled:
         drafts += [d for s in sprints if (d := sprint_goal_met_draft(s)) is not None]
     return drafts
+
+
+def relevant_issue_ages(ages: Iterable[IssueAge]) -> list[IssueAge]:
+    """The few issues that can change ``oldest_open_closings``, from ages in created_at order.
+
+    An issue is "the oldest open one" when closed only if every older issue was closed by then,
+    i.e. its done_at is at least every older done_at. So an issue whose done_at is below the
+    latest done_at of the strictly older issues can neither qualify nor move that maximum, and
+    nothing created after the first still-open issue can qualify. Issues that share a created_at
+    are all kept (whatever their order) so the result does not depend on how the database sorts
+    ties. This keeps the engine's work proportional to the record-setters, not to all tickets.
+    """
+    kept: list[IssueAge] = []
+    older_max: datetime | None = None  # max done_at over strictly older created_at groups
+    group_at: datetime | None = None
+    group_max: datetime | None = None
+    open_at: datetime | None = None  # created_at of the first open issue met
+    for age in ages:
+        if age.created_at != group_at:
+            if open_at is not None:
+                break
+            if group_max is not None and (older_max is None or group_max > older_max):
+                older_max = group_max
+            group_at, group_max = age.created_at, None
+        if age.done_at is None:
+            open_at = age.created_at
+            kept.append(age)
+            continue
+        if group_max is None or age.done_at > group_max:
+            group_max = age.done_at
+        if older_max is None or age.done_at >= older_max:
+            kept.append(age)
+    return kept

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from service.domain.badges import BadgeTracker, compute_win_badges, sprint_finisher_drafts
+from service.domain.calendar import TeamCalendar
 from service.domain.challenges import (
     Challenge,
     ChallengeProgress,
@@ -26,18 +27,9 @@ from service.domain.challenges import (
     track_on_timeline,
 )
 from service.domain.milestones import first_win_of_sprint_draft, sprint_milestones
-from service.domain.progress_inputs import (
-    IssueAge,
-    RecordedWin,
-    SprintScope,
-    SprintTally,
-    StreakFreeze,
-    TeamCalendar,
-    WinColumns,
-    WinTimeline,
-    is_counted,
-    sort_key,
-)
+from service.domain.progress_inputs import IssueAge, RecordedWin, StreakFreeze, is_counted, sort_key
+from service.domain.sprint_scope import SprintScope
+from service.domain.sprint_tally import SprintTally
 from service.domain.streaks import (
     StreakStats,
     StreakTracker,
@@ -46,6 +38,8 @@ from service.domain.streaks import (
     streak_draft,
 )
 from service.domain.team_rules import TeamRules
+from service.domain.win_columns import WinColumns
+from service.domain.win_timeline import WinTimeline
 from service.domain.wins import WinDraft
 
 DEFAULT_TEAM_REF = "team"

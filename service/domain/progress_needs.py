@@ -21,8 +21,8 @@ from datetime import date, datetime, timedelta
 from itertools import pairwise
 
 from service.domain.badges import WIN_COUNT_BADGES
+from service.domain.calendar import TeamCalendar
 from service.domain.challenges import Challenge
-from service.domain.progress_inputs import TeamCalendar
 from service.domain.team_rules import TeamRules
 
 _TICK = timedelta(microseconds=1)
@@ -67,7 +67,10 @@ def _offset_changes(calendar: TeamCalendar, lo: datetime, hi: datetime) -> Itera
     cancel out (no zone has had such a day) would not be.
     """
     tz = calendar.tz
-    offset = lambda instant: instant.astimezone(tz).utcoffset()  # noqa: E731
+
+    def offset(instant: datetime) -> timedelta | None:
+        return instant.astimezone(tz).utcoffset()
+
     while offset(lo) != offset(hi):
         left, right = lo, hi
         while right - left > _TICK:

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from service.domain.progress_inputs import RecordedWin, StreakFreeze, TeamCalendar, WinTimeline
+from service.domain.calendar import TeamCalendar
+from service.domain.progress_inputs import RecordedWin, StreakFreeze
 from service.domain.team_rules import TeamRules
+from service.domain.win_timeline import WinTimeline
 from service.domain.wins import WinDraft, WinKind, WinSource
 
 
@@ -88,21 +90,23 @@ class StreakTracker:
         )
 
 
-def streak_draft(scope: str, ref: str, threshold: int, run_start: int, trigger: RecordedWin) -> WinDraft:
-    """``ref`` is the member_ref for a personal streak and the team's id for a team streak.
+def streak_draft(owner: str, ref: str, threshold: int, run_start: int, trigger: RecordedWin) -> WinDraft:
+    """``owner`` is "member" or "team"; ``ref`` is the member_ref for a personal streak and the team's id
+    for a team streak.
 
-    Source keys are unique across all teams, so a team streak's key must name its team.
+    Source keys are unique across all teams, so a team streak's key must name its team. Stored wins
+    carry the owner under the details key "scope", as they always have.
     """
     start = date.fromordinal(run_start).isoformat()
-    personal = scope == "member"
+    personal = owner == "member"
     return WinDraft(
         kind=WinKind.STREAK,
         source=WinSource.ENGINE,
-        source_key=f"streak:{scope}:{ref}:{threshold}:{start}",
+        source_key=f"streak:{owner}:{ref}:{threshold}:{start}",
         title=f"{threshold}-day win streak" if personal else f"Team {threshold}-day win streak",
         occurred_at=trigger.occurred_at,
         member_ref=ref if personal else None,
-        details={"scope": scope, "threshold": threshold, "start_date": start, "trigger_win_id": trigger.id},
+        details={"scope": owner, "threshold": threshold, "start_date": start, "trigger_win_id": trigger.id},
     )
 
 
@@ -154,7 +158,7 @@ def compute_streaks(
             tracker = trackers[member]
             for threshold in tracker.add_day(day.ordinal):
                 if member_on:
-                    first = members.index(member, day.start, day.end)  # type: ignore[attr-defined]
+                    first = members.index(member, day.start, day.end)
                     start = tracker.run_start or day.ordinal
                     drafts.append(streak_draft("member", member, threshold, start, wins[first]))
     return StreakOutcome(

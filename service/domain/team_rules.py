@@ -122,9 +122,9 @@ class TeamRules:
         kwargs: dict[str, object] = {}
         for key, value in data.items():
             if key in _SET_OR_NONE_FIELDS:
-                kwargs[key] = None if value is None else frozenset(value)  # type: ignore[arg-type]
+                kwargs[key] = None if value is None else frozenset(value)  # type: ignore[call-overload]
             elif key in _SET_FIELDS:
-                kwargs[key] = frozenset(value)  # type: ignore[arg-type]
+                kwargs[key] = frozenset(value)  # type: ignore[call-overload]
             elif key == "streak_thresholds":
                 kwargs[key] = tuple(value)  # type: ignore[arg-type]
             elif key == "min_points":
@@ -219,3 +219,15 @@ def _problems(data: Mapping[str, object]) -> list[str]:
         elif key in _POSITIVE_INT_FIELDS and (not _is_int(value) or value < 1):  # type: ignore[operator]
             problems.append(f"{key}: must be a positive integer")
     return problems
+
+
+def rules_or_defaults(stored: object) -> TeamRules:
+    """The team's rules; a stored mapping that no longer validates falls back to the defaults.
+
+    Writes are validated, so this only happens if the rules grew stricter since; the recompute
+    must not stop for it (the CLI's ``rules show`` reports the problems).
+    """
+    try:
+        return TeamRules.from_mapping(stored if isinstance(stored, dict) else {})
+    except TeamRulesError:
+        return TeamRules()

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import Base, JSONType, UTCDateTime, utcnow
 
-SCOPE_MEMBER = "member"
-SCOPE_TEAM = "team"
+# Whose streak stat or challenge a row is (its ``scope`` column): one person's, or the team's.
+OWNER_MEMBER = "member"
+OWNER_TEAM = "team"
 
 
 class StreakStat(Base):
@@ -29,7 +30,7 @@ class StreakStat(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
-    scope: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column("scope", String(16))  # OWNER_MEMBER or OWNER_TEAM
     # Cascade: a forgotten person's streak goes with them (the team streak is kept).
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     current: Mapped[int] = mapped_column(default=0)
@@ -67,7 +68,7 @@ class ChallengeRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
-    scope: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column("scope", String(16))  # OWNER_MEMBER or OWNER_TEAM
     # A personal challenge is personal data: it goes when the person is forgotten.
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(Text)

@@ -1,7 +1,7 @@
 """A sprint's scope: which issues it held, which were committed at its start, which got done.
 
-Filled from Jira's Agile API when credentials are configured (source ``jira``), otherwise
-inferred from the webhook events we observed (source ``events``).
+Filled from Jira's Agile API when credentials are configured (``ScopeSource.JIRA``), otherwise
+inferred from the webhook events we observed (``ScopeSource.EVENTS``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.domain.sprint_scope import ScopeSource
 from service.models.base import Base, UTCDateTime, utcnow
-
-SCOPE_FROM_JIRA = "jira"
-SCOPE_FROM_EVENTS = "events"
 
 
 class SprintScopeItem(Base):
@@ -34,7 +32,7 @@ class SprintScopeItem(Base):
     done: Mapped[bool] = mapped_column(default=False)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
-    source: Mapped[str] = mapped_column(String(16), default=SCOPE_FROM_EVENTS)
+    source: Mapped[str] = mapped_column(String(16), default=ScopeSource.EVENTS.value)
 
 
 class SprintScopeSource(Base):

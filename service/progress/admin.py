@@ -1,7 +1,8 @@
 """What the CLI and the API do to a team's progress settings and to a person's data.
 
 Each function works in the caller's transaction and raises ``AdminError`` (or the domain's
-``TeamRulesError``) with a message a person can act on.
+``TeamRulesError``) with a message a person can act on. Teams are found by slug with
+``service.teams.registry.get_team``, whose ``TeamError`` says which slug is unknown.
 """
 
 from __future__ import annotations
@@ -9,25 +10,29 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, and_, delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
-from service.domain.challenges import Challenge, parse_challenge_spec
-from service.domain.progress_inputs import TeamCalendar
+from service.domain.calendar import TeamCalendar
+from service.domain.challenges import TEAM_OWNER, Challenge, parse_challenge_spec
 from service.domain.team_rules import TeamRules, TeamRulesError
 from service.domain.wins import WinKind, WinSource
-from service.models import Cheer, Member, Team, Ticket, Win
+from service.models import Member, Team, Ticket, Win
+from service.models.base import Base
 from service.models.progress import (
-    SCOPE_MEMBER,
-    SCOPE_TEAM,
+    OWNER_MEMBER,
+    OWNER_TEAM,
     ChallengeRow,
     StreakFreezeDay,
     StreakStat,
     TeamHoliday,
 )
-from service.progress.store import ProgressChanges, recompute_team
+from service.models.slack import Cheer
+from service.progress.recompute import recompute_team
+from service.progress.save import ProgressChanges
 from service.teams import registry as teams
 
 # Settings that hold lists, so the CLI can take ``issue_types=Story,Bug``.
@@ -54,13 +59,6 @@ class AdminError(ValueError):
     """A request that cannot be carried out; the message says why."""
 
 
-def team_by_slug(session: Session, slug: str) -> Team:
-    try:
-        return teams.get_team(session, slug)
-    except teams.TeamError as error:
-        raise AdminError(str(error)) from None
-
-
 def calendar_of(session: Session, team: Team) -> TeamCalendar:
     holidays = frozenset(session.scalars(select(TeamHoliday.day).where(TeamHoliday.team_id == team.id)))
     return TeamCalendar(team.timezone or "UTC", holidays)
@@ -71,7 +69,7 @@ def local_today(team: Team) -> date:
 
 
 def recompute_slug(session: Session, slug: str, today: date | None = None) -> ProgressChanges:
-    team = team_by_slug(session, slug)
+    team = teams.get_team(session, slug)
     return recompute_team(session, team.id, today)
 
 
@@ -90,7 +88,7 @@ def validated_rules(data: object) -> dict[str, Any]:
 
 
 def show_rules(session: Session, slug: str) -> dict[str, Any]:
-    team = team_by_slug(session, slug)
+    team = teams.get_team(session, slug)
     stored = dict(team.rules or {})
     try:
         effective = TeamRules.from_mapping(stored).to_mapping()
@@ -103,7 +101,7 @@ def show_rules(session: Session, slug: str) -> dict[str, Any]:
 def replace_rules(
     session: Session, slug: str, data: object, today: date | None = None, *, recompute: bool = True
 ) -> tuple[dict[str, Any], ProgressChanges | None]:
-    team = team_by_slug(session, slug)
+    team = teams.get_team(session, slug)
     team.rules = validated_rules(data)
     session.flush()
     return team.rules, recompute_team(session, team.id, today) if recompute else None
@@ -112,7 +110,7 @@ def replace_rules(
 def update_rules(
     session: Session, slug: str, changes: Mapping[str, object], today: date | None = None
 ) -> tuple[dict[str, Any], ProgressChanges | None]:
-    team = team_by_slug(session, slug)
+    team = teams.get_team(session, slug)
     return replace_rules(session, slug, {**(team.rules or {}), **changes}, today)
 
 
@@ -137,19 +135,19 @@ def add_challenge(
     recompute: bool = True,
 ) -> dict[str, Any]:
     """Parse and store a challenge; with ``recompute``, its progress so far is filled in at once."""
-    team = team_by_slug(session, slug)
+    team = teams.get_team(session, slug)
     if member_id is not None:
         _member(session, member_id)
     calendar = calendar_of(session, team)
     try:
         parsed = parse_challenge_spec(spec, today=today or local_today(team), calendar=calendar)
         # Validate the values the domain will later build from this row, before storing it.
-        Challenge(0, "team", parsed.title, parsed.metric, parsed.target, parsed.starts_on, parsed.ends_on)
+        Challenge(0, TEAM_OWNER, parsed.title, parsed.metric, parsed.target, parsed.starts_on, parsed.ends_on)
     except ValueError as error:
         raise AdminError(str(error)) from None
     row = ChallengeRow(
         team_id=team.id,
-        scope=SCOPE_TEAM if member_id is None else SCOPE_MEMBER,
+        owner=OWNER_TEAM if member_id is None else OWNER_MEMBER,
         member_id=member_id,
         title=parsed.title,
         metric=parsed.metric,
@@ -171,7 +169,7 @@ def add_challenge(
 def challenge_json(row: ChallengeRow) -> dict[str, Any]:
     return {
         "id": row.id,
-        "scope": row.scope,
+        "scope": row.owner,
         "member_id": row.member_id,
         "title": row.title,
         "metric": row.metric,
@@ -184,7 +182,7 @@ def challenge_json(row: ChallengeRow) -> dict[str, Any]:
 
 
 def list_challenges(session: Session, slug: str) -> list[dict[str, Any]]:
-    team = team_by_slug(session, slug)
+    team = teams.get_team(session, slug)
     rows = session.scalars(
         select(ChallengeRow).where(ChallengeRow.team_id == team.id).order_by(ChallengeRow.id)
     )
@@ -200,13 +198,13 @@ def freeze_day(
     """Protect a day of a person's streak in one team, or in every team they have wins in."""
     _member(session, member_id)
     if team_slug is not None:
-        teams = [team_by_slug(session, team_slug)]
+        chosen = [teams.get_team(session, team_slug)]
     else:
         team_ids = select(Win.team_id).where(Win.member_id == member_id).distinct()
-        teams = list(session.scalars(select(Team).where(Team.id.in_(team_ids)).order_by(Team.slug)))
-        if not teams:
+        chosen = list(session.scalars(select(Team).where(Team.id.in_(team_ids)).order_by(Team.slug)))
+        if not chosen:
             raise AdminError(f"member {member_id} has no wins in any team yet; name one with --team")
-    for team in teams:
+    for team in chosen:
         existing = session.scalar(
             select(StreakFreezeDay.id).where(
                 StreakFreezeDay.member_id == member_id,
@@ -217,13 +215,13 @@ def freeze_day(
         if existing is None:
             session.add(StreakFreezeDay(member_id=member_id, team_id=team.id, day=day))
     session.flush()
-    for team in teams:
+    for team in chosen:
         recompute_team(session, team.id, today)
-    return [t.slug for t in teams]
+    return [t.slug for t in chosen]
 
 
 def add_holiday(session: Session, slug: str, day: date, name: str = "", today: date | None = None) -> None:
-    team = team_by_slug(session, slug)
+    team = teams.get_team(session, slug)
     existing = session.scalars(
         select(TeamHoliday).where(TeamHoliday.team_id == team.id, TeamHoliday.day == day)
     ).first()
@@ -242,13 +240,14 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(dict(values), default=_iso))
+def _plain(values: Mapping[Any, Any]) -> dict[str, Any]:
+    plain: dict[str, Any] = json.loads(json.dumps(dict(values), default=_iso))
+    return plain
 
 
-def _kudos_given_by(member_id: int) -> Any:
-    return (Win.kind == WinKind.KUDOS.value) & (
-        Win.details[("kudos_from", "member_id")].as_integer() == member_id
+def _kudos_given_by(member_id: int) -> ColumnElement[bool]:
+    return and_(
+        Win.kind == WinKind.KUDOS.value, Win.details[("kudos_from", "member_id")].as_integer() == member_id
     )
 
 
@@ -274,7 +273,7 @@ def export_member(session: Session, member_id: int) -> dict[str, Any]:
             )
         ]
 
-    def rows(model: Any, *where: Any) -> list[dict[str, Any]]:
+    def rows(model: type[Base], *where: ColumnElement[bool]) -> list[dict[str, Any]]:
         return [_plain(r._mapping) for r in session.execute(select(*model.__table__.c).where(*where))]
 
     return {
@@ -306,12 +305,15 @@ def forget_member(session: Session, member_id: int, today: date | None = None) -
     """
     member = _member(session, member_id)
     team_ids = set(session.scalars(select(Win.team_id).where(Win.member_id == member_id).distinct()))
-    deleted = session.execute(
-        delete(Win).where(
-            Win.member_id == member_id,
-            Win.source == WinSource.ENGINE.value,
-            Win.kind.in_(PERSONAL_ENGINE_KINDS),
-        )
+    deleted = cast(
+        CursorResult[Any],
+        session.execute(
+            delete(Win).where(
+                Win.member_id == member_id,
+                Win.source == WinSource.ENGINE.value,
+                Win.kind.in_(PERSONAL_ENGINE_KINDS),
+            )
+        ),
     ).rowcount
     kept = session.execute(select(Win.id, Win.details).where(Win.member_id == member_id)).all()
     if kept:

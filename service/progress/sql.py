@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import text
+import psycopg
+from sqlalchemy import Executable, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement
 
 CHUNK = 20_000  # rows per fetch when streaming; large enough to amortise round trips
 
@@ -16,7 +18,7 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def stream(session: Session, statement: Any) -> Iterator[Any]:
+def stream(session: Session, statement: Executable) -> Iterator[Any]:
     """Rows in chunks: server-side cursor on Postgres, and never a million ORM objects."""
     if is_postgres(session):
         # A cursor makes the planner favour the first rows (nested loops, one lookup per row); we read
@@ -26,14 +28,14 @@ def stream(session: Session, statement: Any) -> Iterator[Any]:
     return iter(session.connection().execute(statement.execution_options(yield_per=CHUNK)))
 
 
-def inline(session: Session, statement: Any) -> str:
+def inline(session: Session, statement: ClauseElement) -> str:
     """The statement's SQL with its values inlined (ids and names), to run on a binary cursor."""
     dialect = session.get_bind().dialect
     return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 @contextmanager
-def binary_cursor(session: Session) -> Iterator[Any]:
+def binary_cursor(session: Session) -> Iterator[psycopg.Cursor[Any]]:
     """A binary psycopg cursor on the session's connection (same transaction), tuned for one big read."""
     driver = session.connection().connection.driver_connection
     with driver.cursor(binary=True) as cursor:  # type: ignore[union-attr]

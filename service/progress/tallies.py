@@ -27,10 +27,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
-from service.domain.progress_inputs import Crossing, MemberFinish, SprintTally
+from service.domain.sprint_tally import Crossing, MemberFinish, SprintTally
 from service.models.progress import SprintTallyRow
 from service.models.wins import COUNTED_WINS
 
@@ -118,7 +119,10 @@ class SprintTallies:
 
 
 def fingerprints(
-    cursor: Any, team_id: int, headers: Mapping[int, tuple[Any, ...]], from_jira: Collection[int]
+    cursor: psycopg.Cursor[Any],
+    team_id: int,
+    headers: Mapping[int, tuple[Any, ...]],
+    from_jira: Collection[int],
 ) -> Fingerprints:
     """``headers``: per sprint id, the header values a tally depends on (team, completion, source)."""
     events = {
@@ -136,7 +140,7 @@ def fingerprints(
     return Fingerprints(of, frozenset(events))
 
 
-def kept(cursor: Any, team_id: int, now: Fingerprints) -> SprintTallies:
+def kept(cursor: psycopg.Cursor[Any], team_id: int, now: Fingerprints) -> SprintTallies:
     """The kept tallies that still match their sprint's issues, and the sprints to tally again."""
     valid: dict[int, KeptTally] = {}
     for sprint_id, fingerprint, stored, first_win_at in cursor.execute(_KEPT_SQL, {"team_id": team_id}):
@@ -146,7 +150,7 @@ def kept(cursor: Any, team_id: int, now: Fingerprints) -> SprintTallies:
     return SprintTallies(now, valid, stale)
 
 
-def first_wins(cursor: Any, team_id: int, sprint_ids: Sequence[int]) -> dict[int, datetime]:
+def first_wins(cursor: psycopg.Cursor[Any], team_id: int, sprint_ids: Sequence[int]) -> dict[int, datetime]:
     """When the earliest win among each sprint's tickets came (a sprint without one is left out).
 
     That win is the sprint's first unless its ticket also sits in another sprint that claims it (a
@@ -160,7 +164,7 @@ def first_wins(cursor: Any, team_id: int, sprint_ids: Sequence[int]) -> dict[int
 
 
 def wins_in_order(
-    cursor: Any, team_id: int, sprint_id: int, page: int = 50
+    cursor: psycopg.Cursor[Any], team_id: int, sprint_id: int, page: int = 50
 ) -> Iterator[list[tuple[int, int, datetime]]]:
     """Pages of (win id, ticket id, instant): the sprint's counted ticket wins in (occurred_at, id) order."""
     offset = 0

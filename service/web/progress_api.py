@@ -16,6 +16,7 @@ from service.domain.team_rules import TeamRulesError
 from service.models import Member
 from service.models.progress import StreakStat
 from service.progress import admin as progress_admin
+from service.teams import registry as teams
 from service.web import api
 from service.web.errors import json_error
 from service.web.extensions import runtime_of
@@ -23,6 +24,12 @@ from service.web.extensions import runtime_of
 bp = Blueprint("progress_api", __name__, url_prefix="/api/v1")
 # The same bearer token as the rest of /api/v1, checked by the same function.
 bp.before_request(api.require_token)
+
+
+@bp.errorhandler(teams.TeamError)
+def _unknown_team(error: teams.TeamError) -> tuple[Response, int]:
+    """Every endpoint names a team by slug: an unknown one is a 404 (nothing was written)."""
+    return json_error(404, str(error))
 
 
 def _recompute_later(team_id: int) -> None:
@@ -41,20 +48,14 @@ def _json_body() -> Any:
 @bp.get("/teams/<slug>/rules")
 def get_rules(slug: str) -> tuple[Response, int]:
     with runtime_of(current_app).database.sessions() as session:
-        try:
-            return jsonify(progress_admin.show_rules(session, slug)), 200
-        except progress_admin.AdminError as error:
-            return json_error(404, str(error))
+        return jsonify(progress_admin.show_rules(session, slug)), 200
 
 
 @bp.put("/teams/<slug>/rules")
 def put_rules(slug: str) -> tuple[Response, int]:
     """Replace the team's rules with the body's mapping (keys left out follow the defaults)."""
     with runtime_of(current_app).database.transaction() as session:
-        try:
-            team = progress_admin.team_by_slug(session, slug)
-        except progress_admin.AdminError as error:
-            return json_error(404, str(error))
+        team = teams.get_team(session, slug)
         try:
             progress_admin.replace_rules(session, slug, _json_body(), recompute=False)
         except TeamRulesError as error:
@@ -82,10 +83,7 @@ def _challenge_out(row: dict[str, Any], people: dict[int, dict[str, Any] | None]
 @bp.get("/teams/<slug>/challenges")
 def get_challenges(slug: str) -> tuple[Response, int]:
     with runtime_of(current_app).database.sessions() as session:
-        try:
-            rows = progress_admin.list_challenges(session, slug)
-        except progress_admin.AdminError as error:
-            return json_error(404, str(error))
+        rows = progress_admin.list_challenges(session, slug)
         people = _anonymised(session, {r["member_id"] for r in rows if r["member_id"] is not None})
         return jsonify({"challenges": [_challenge_out(r, people) for r in rows]}), 200
 
@@ -94,10 +92,7 @@ def get_challenges(slug: str) -> tuple[Response, int]:
 def post_challenge(slug: str) -> tuple[Response, int]:
     """Body: ``{"spec": "close 5 bugs this week", "member_id": 12}`` (``member_id`` optional)."""
     with runtime_of(current_app).database.transaction() as session:
-        try:
-            team = progress_admin.team_by_slug(session, slug)
-        except progress_admin.AdminError as error:
-            return json_error(404, str(error))
+        team = teams.get_team(session, slug)
         try:
             body = _json_body()
             spec = body.get("spec") if isinstance(body, dict) else None
@@ -121,10 +116,7 @@ def post_challenge(slug: str) -> tuple[Response, int]:
 def get_streaks(slug: str) -> tuple[Response, int]:
     """The team's streak and each member's, as of the last recompute; opted-out people unnamed."""
     with runtime_of(current_app).database.sessions() as session:
-        try:
-            team = progress_admin.team_by_slug(session, slug)
-        except progress_admin.AdminError as error:
-            return json_error(404, str(error))
+        team = teams.get_team(session, slug)
         rows = list(session.execute(select(StreakStat).where(StreakStat.team_id == team.id)).scalars())
         people = _anonymised(session, {r.member_id for r in rows if r.member_id is not None})
         team_row = next((r for r in rows if r.member_id is None), None)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import select
 
+from service.domain.sprint_scope import ScopeEntry, ScopeSource
 from service.models import Sprint
 from service.progress import sprint_scope as scope
 from service.teams import registry as teams
@@ -34,7 +35,7 @@ def sprint_scope(slug: str, sprint_id: int) -> tuple[Response, int]:
         if sprint is None:
             return json_error(404, f"team {slug!r} has no sprint {sprint_id}")
         summary = scope.scope_for_sprint(session, sprint)
-        issues = scope.scope_entries(session, sprint) if summary.source == "jira" else []
+        issues = scope.scope_entries(session, sprint) if summary.source == ScopeSource.JIRA else []
         return jsonify(
             {
                 "sprint_id": sprint.jira_id,
@@ -49,7 +50,7 @@ def sprint_scope(slug: str, sprint_id: int) -> tuple[Response, int]:
         ), 200
 
 
-def _entry_json(entry: scope.ScopeEntry) -> dict[str, Any]:
+def _entry_json(entry: ScopeEntry) -> dict[str, Any]:
     return {
         "issue_key": entry.issue_key,
         "points": entry.points,
@@ -65,5 +66,5 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def init_app(app: Any) -> None:
+def init_app(app: Flask) -> None:
     app.register_blueprint(bp)

@@ -4,8 +4,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from service.domain.badges import compute_win_badges, sprint_finisher_drafts
-from service.domain.progress_inputs import RecordedWin, SprintScope, TeamCalendar, WinTimeline
+from service.domain.calendar import TeamCalendar
+from service.domain.progress_inputs import RecordedWin
+from service.domain.sprint_scope import SprintScope
 from service.domain.team_rules import BADGE_NAMES, TeamRules
+from service.domain.win_timeline import WinTimeline
 from service.domain.wins import WinDraft, WinKind, WinStatus
 
 CALENDAR = TeamCalendar("Europe/Berlin")

@@ -3,8 +3,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from service.domain.calendar import TeamCalendar
 from service.domain.challenges import Challenge, ChallengeProgress, challenge_progress, parse_challenge_spec
-from service.domain.progress_inputs import RecordedWin, TeamCalendar
+from service.domain.progress_inputs import RecordedWin
 from service.domain.wins import WinKind, WinStatus
 
 CALENDAR = TeamCalendar("Europe/Berlin", frozenset({date(2024, 6, 6)}))  # Thursday 6 June is a holiday
@@ -42,7 +43,7 @@ def test_parse_challenge_spec(text: str, metric: str, target: float, starts: dat
     spec = parse_challenge_spec(text, today=WED, calendar=CALENDAR)
     assert (spec.metric, spec.target, spec.starts_on, spec.ends_on) == (metric, target, starts, ends)
     challenge = spec.to_challenge(7, "team")
-    assert (challenge.id, challenge.scope, challenge.metric) == (7, "team", metric)
+    assert (challenge.id, challenge.owner, challenge.metric) == (7, "team", metric)
     assert challenge.title.casefold() == " ".join(text.strip().rstrip("!").split()).casefold()
 
 

@@ -8,7 +8,8 @@ from service.domain.milestones import (
     progress_basis,
     sprint_milestones,
 )
-from service.domain.progress_inputs import IssueAge, SprintScope
+from service.domain.progress_inputs import IssueAge
+from service.domain.sprint_scope import SprintScope
 from service.domain.team_rules import MILESTONE_NAMES, TeamRules
 from service.domain.wins import WinDraft
 

@@ -7,17 +7,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.domain.calendar import TeamCalendar
 from service.domain.challenges import Challenge
 from service.domain.progress import ProgressResult, ProgressState, recompute
-from service.domain.progress_inputs import (
-    RecordedWin,
-    SprintScope,
-    StreakFreeze,
-    TeamCalendar,
-    WinColumns,
-    sort_key,
-)
+from service.domain.progress_inputs import RecordedWin, StreakFreeze, sort_key
+from service.domain.sprint_scope import SprintScope
 from service.domain.team_rules import TeamRules
+from service.domain.win_columns import WinColumns
 from service.domain.wins import WinKind, WinStatus
 
 BASE = datetime(2024, 3, 1, tzinfo=UTC)  # spans the March DST switches in Europe and the US

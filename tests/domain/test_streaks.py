@@ -3,9 +3,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.domain.progress_inputs import RecordedWin, StreakFreeze, TeamCalendar, WinTimeline
+from service.domain.calendar import TeamCalendar
+from service.domain.progress_inputs import RecordedWin, StreakFreeze
 from service.domain.streaks import StreakStats, compute_streaks
 from service.domain.team_rules import TeamRules
+from service.domain.win_timeline import WinTimeline
 from service.domain.wins import WinKind, WinStatus
 
 BERLIN = TeamCalendar("Europe/Berlin")

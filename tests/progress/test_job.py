@@ -59,7 +59,7 @@ def test_recorded_wins_earn_streaks_badges_and_milestones(progress_app: Flask) -
     assert {("Ada", "first_win"), ("Bob", "first_win")} <= badges
     ada = member_id(progress_app, "acc-ada")
     with runtime_of(progress_app).database.sessions() as session:
-        stats = {(s.scope, s.member_id): s for s in session.scalars(select(StreakStat))}
+        stats = {(s.owner, s.member_id): s for s in session.scalars(select(StreakStat))}
     assert stats[("member", ada)].best == 6
     assert stats[("member", ada)].last_day.isoformat() == "2026-11-16"
     assert stats[("team", None)].best == 6

@@ -18,21 +18,20 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from service.db import Database
+from service.domain.calendar import TeamCalendar
 from service.domain.challenges import Challenge
-from service.domain.progress_inputs import TeamCalendar, WinColumns
 from service.domain.progress_needs import challenge_spans, day_starts, ranks_read
 from service.domain.team_rules import TeamRules
+from service.domain.win_columns import WinColumns
 from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 from service.models.progress import ChallengeRow
+from service.progress.load import load_team_inputs
+from service.progress.load_sprints import load_sprints as _load_sprints
+from service.progress.load_wins import load_win_columns as _load_win_columns
+from service.progress.needed_wins import BUG_SPELLINGS as _BUG_SPELLINGS
+from service.progress.needed_wins import read_chosen as _read_chosen
+from service.progress.recompute import run_recompute
 from service.progress.sql import binary_cursor
-from service.progress.store import (
-    _BUG_SPELLINGS,
-    _load_sprints,
-    _load_win_columns,
-    _read_chosen,
-    load_team_inputs,
-    run_recompute,
-)
 from tests.progress.conftest import win_row
 
 MEMBERS = [None, 1, 2, 3, 4, 5, 5, 5, 5]  # person 5 holds most wins
@@ -140,7 +139,7 @@ def seed(database: Database, history: int, zone: str, rules: dict[str, Any]) -> 
                 {
                     "id": n,
                     "team_id": 1,
-                    "scope": "team" if n % 2 else "member",
+                    "owner": "team" if n % 2 else "member",
                     "member_id": None if n % 2 else rng.randrange(1, 6),
                     "title": f"C{n}",
                     "metric": metrics[n % 5],

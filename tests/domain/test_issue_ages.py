@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.domain.milestones import oldest_open_closings
+from service.domain.milestones import oldest_open_closings, relevant_issue_ages
 from service.domain.progress_inputs import IssueAge
-from service.progress.store import relevant_issue_ages
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

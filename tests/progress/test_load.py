@@ -21,28 +21,27 @@ from sqlalchemy import func, insert, select, text
 
 from service import migrate
 from service.db import Database
-from service.domain.progress_inputs import IssueAge, SprintTally, WinColumns
+from service.domain.milestones import relevant_issue_ages
+from service.domain.progress_inputs import IssueAge
+from service.domain.sprint_tally import SprintTally
 from service.domain.team_rules import TeamRules
+from service.domain.ticket_sprints import SprintWindow as _SprintWindow
+from service.domain.ticket_sprints import TicketSprints as _TicketSprints
+from service.domain.win_columns import WinColumns
 from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 from service.models.progress import StreakStat
 from service.models.scope import SprintScopeItem, SprintScopeSource
-from service.progress import store as progress_store
-from service.progress.store import (
-    _RECORD_AGES_SQL,
-    _RELEVANT_AGES_SQL,
-    _load_issue_ages,
-    _load_sprints,
-    _load_win_columns,
-    _load_wins,
-    _SprintWindow,
-    _stream_issue_ages,
-    _TicketSprints,
-    load_team_inputs,
-    recompute_team,
-    relevant_issue_ages,
-    run_recompute,
-    store_result,
-)
+from service.progress import issue_ages as progress_issue_ages
+from service.progress.issue_ages import RECORD_AGES_SQL as _RECORD_AGES_SQL
+from service.progress.issue_ages import RELEVANT_AGES_SQL as _RELEVANT_AGES_SQL
+from service.progress.issue_ages import load_issue_ages as _load_issue_ages
+from service.progress.issue_ages import stream_issue_ages as _stream_issue_ages
+from service.progress.load import load_team_inputs
+from service.progress.load_sprints import load_sprints as _load_sprints
+from service.progress.load_wins import load_win_columns as _load_win_columns
+from service.progress.load_wins import load_wins as _load_wins
+from service.progress.recompute import recompute_team, run_recompute
+from service.progress.save import store_result
 from tests.progress.conftest import win_row
 
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday; the history crosses Berlin's DST switch
@@ -281,7 +280,7 @@ def _reduced_ages(database: Database, monkeypatch: pytest.MonkeyPatch) -> dict[s
             reduced[name] = [IssueAge(key, created, done_at) for key, created, done_at in rows]
         reduced["loaded"] = _load_issue_ages(session, 1)
         with monkeypatch.context() as patch:  # any record then is one too many: the window takes over
-            patch.setattr(progress_store, "_MOST_RECORD_STEPS", 0)
+            patch.setattr(progress_issue_ages, "_MOST_RECORD_STEPS", 0)
             reduced["loaded by window"] = _load_issue_ages(session, 1)
         reduced["python"] = relevant_issue_ages(list(_stream_issue_ages(session, 1)))
     with database.transaction() as session:  # sorted, not read in index order: ties still go by done_at

@@ -11,13 +11,14 @@ from sqlalchemy import delete, insert, text
 from sqlalchemy.orm import Session
 
 from service.db import Database
-from service.domain.progress_inputs import Crossing, MemberFinish, SprintTally
+from service.domain.sprint_tally import Crossing, MemberFinish, SprintTally
 from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 from service.models.progress import SprintTallyRow
 from service.progress.admin import forget_member
-from service.progress.store import TeamInputs, load_team_inputs, recompute_team, run_recompute
+from service.progress.load import TeamInputs, load_team_inputs
+from service.progress.recompute import recompute_team, run_recompute
 from service.progress.tallies import tally_from_json, tally_to_json
-from tests.progress.test_loading import RULES, START, TODAY, seed
+from tests.progress.test_load import RULES, START, TODAY, seed
 
 pytestmark = pytest.mark.postgres
 

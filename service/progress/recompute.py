@@ -1,0 +1,40 @@
+"""One team's recompute: load its inputs, run the engine, store the result, in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.domain.progress import ProgressResult, recompute
+from service.models import Team
+from service.progress.load import TeamInputs, load_team_inputs
+from service.progress.refs import team_ref
+from service.progress.save import ProgressChanges, store_result
+
+
+def lock_team(session: Session, team_id: int) -> bool:
+    """Serialise recomputes of one team (Postgres row lock; SQLite has a single writer anyway)."""
+    return session.execute(select(Team.id).where(Team.id == team_id).with_for_update()).first() is not None
+
+
+def recompute_team(session: Session, team_id: int, today: date | None = None) -> ProgressChanges:
+    """Load, recompute and store one team's progress in the caller's transaction."""
+    inputs = load_team_inputs(session, team_id)
+    result = run_recompute(inputs, today or inputs.local_today())
+    return store_result(session, inputs, result)
+
+
+def run_recompute(inputs: TeamInputs, today: date) -> ProgressResult:
+    return recompute(
+        inputs.wins,
+        inputs.sprints,
+        inputs.calendar,
+        inputs.rules,
+        inputs.freezes,
+        today,
+        challenges=inputs.challenges,
+        issue_ages=inputs.issue_ages,
+        team_ref=team_ref(inputs.team_id),
+    )
