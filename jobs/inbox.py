@@ -5,19 +5,19 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
 
 import orjson
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from integrations.jira.parse import PayloadError, parse_event
 from jobs import runtime
 from jobs.digests import request_sprint_end
 from jobs.progress import request_progress_update
-from jobs.queue import JobQueue, QueueUnavailable
+from jobs.queue import JobQueue, QueueUnavailable, RQJobQueue
 from jobs.scope import request_scope_refresh, scope_refresh_targets
 from jobs.slack_inbound import request_member_matching
+from jobs.throttle import TrailingThrottle
 from service.domain.events import DomainEvent, IssueChanged
 from service.intake import inbox
 from service.intake.recorder import EventRecorder
@@ -33,6 +33,24 @@ DRAIN_TIME_LIMIT_S = 60.0
 def request_processing(queue: JobQueue | None = None) -> None:
     """Called after a delivery is stored: make sure a drain job is on its way (one at a time)."""
     (queue or runtime.current().queue).enqueue_coalesced(drain_inbox, flag=DRAIN_FLAG)
+
+
+def drain_requests(rt: runtime.Runtime) -> TrailingThrottle:
+    """How a web process asks for processing after each stored delivery: call the result.
+
+    Asking Redis for a drain job is a round trip per delivery; a busy process asks at most once
+    per interval, and always once after its latest commit (see jobs/throttle.py). In-process jobs
+    cost no round trip, so there every delivery asks. A call made now raises ``QueueUnavailable``
+    to its caller; one made later by the timer is logged here, and the sweeper picks the rows up.
+    """
+    interval = rt.settings.drain_request_interval_ms / 1000 if isinstance(rt.queue, RQJobQueue) else 0.0
+    return TrailingThrottle(partial(request_processing, rt.queue), interval, _drain_request_failed)
+
+
+def _drain_request_failed(error: Exception) -> None:
+    if not isinstance(error, QueueUnavailable):
+        raise error
+    log.warning("queue unavailable; stored deliveries wait for the sweeper")
 
 
 def drain_inbox() -> dict[str, int]:
@@ -133,7 +151,7 @@ def _follow_up(queue: JobQueue, follow_up: FollowUp) -> None:
 
 
 def _process_claimed(
-    session: Session, rows: list[Row[Any]], points_field: str | None, follow_up: FollowUp
+    session: Session, rows: list[inbox.ClaimedRow], points_field: str | None, follow_up: FollowUp
 ) -> dict[str, int]:
     events: list[tuple[int, DomainEvent]] = []
     ignored: list[int] = []
@@ -190,7 +208,7 @@ def _count_failure(ids: list[int], error: Exception) -> None:
         log.exception("could not record the failed attempt for inbox rows %s", ids)
 
 
-def sweep_inbox() -> dict[str, Any]:
+def sweep_inbox() -> dict[str, int]:
     """Enqueue every pending inbox row, in batches: run at worker start-up and periodically."""
     rt = runtime.current()
     with rt.database.sessions() as session:

@@ -168,7 +168,7 @@ def points_field_from_list(fields: Iterable[dict[str, Any]]) -> str | None:
         field_id = field.get("id")
         if not isinstance(field_id, str) or not field.get("custom"):
             continue
-        schema = field.get("schema") if isinstance(field.get("schema"), dict) else {}
+        schema = _object(field.get("schema"))
         name = str(field.get("name") or "").strip().lower()
         if schema.get("custom") == STORY_POINTS_TYPE:
             ranked.append((0, field_id))
@@ -181,7 +181,7 @@ def points_field_from_list(fields: Iterable[dict[str, Any]]) -> str | None:
 
 def sprint_field_from_list(fields: Iterable[dict[str, Any]]) -> str | None:
     for field in fields:
-        schema = field.get("schema") if isinstance(field.get("schema"), dict) else {}
+        schema = _object(field.get("schema"))
         if schema.get("custom") == SPRINT_FIELD_TYPE and isinstance(field.get("id"), str):
             return str(field["id"])
     return None
@@ -195,10 +195,12 @@ def _field_number(field_id: str) -> int:
 # -- sprints and their issues --------------------------------------------------------------------------
 
 
-def board_sprints(client: JIRA, board_id: int, states: Sequence[str] = ("active", "closed")) -> list[dict]:
+def board_sprints(
+    client: JIRA, board_id: int, states: Sequence[str] = ("active", "closed")
+) -> list[dict[str, Any]]:
     """Every sprint of a board in ``states``, as the Agile API's raw JSON, every page."""
     state = ",".join(states) if states else None
-    sprints = client.sprints(board_id, state=state, maxResults=False)  # type: ignore[arg-type]
+    sprints = client.sprints(board_id, state=state, maxResults=False)
     return [dict(sprint.raw) for sprint in sprints]
 
 
@@ -246,7 +248,7 @@ def issue_event(raw_issue: dict[str, Any], points_field: str | None) -> IssueCha
     ``updated`` orders it against webhook deliveries (a newer delivery wins, an older one is
     stale); a win's ``occurred_at`` is when the work was resolved, not when we happened to look.
     """
-    fields = raw_issue.get("fields") if isinstance(raw_issue.get("fields"), dict) else {}
+    fields = _object(raw_issue.get("fields"))
     stamp = parse_jira_datetime(fields.get("updated")) or parse_jira_datetime(fields.get("created"))
     if stamp is None:
         return None
@@ -280,6 +282,11 @@ def sprint_events(raw_sprint: dict[str, Any]) -> list[SprintChanged]:
         if isinstance(event, SprintChanged):
             events.append(event)
     return events
+
+
+def _object(value: object) -> dict[str, Any]:
+    """A JSON object from the API, or an empty one where it sent something else."""
+    return value if isinstance(value, dict) else {}
 
 
 def _millis(moment: datetime) -> int:

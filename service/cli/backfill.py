@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from service.settings import Settings, SettingsError
 
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
 
 @click.group()
 def backfill() -> None:
-    """Import history so a new team's dashboard and digests are not empty on day one."""
+    """Import history so a new team's wins, progress and digests are not empty on day one."""
 
 
 @backfill.command("jira")
@@ -36,9 +39,9 @@ def backfill_jira(board_id: int, sprint_count: int) -> None:
     from jira import JIRAError
 
     from integrations.jira import rest
+    from jobs.backfill import backfill_board
     from service import migrate
     from service.db import Database
-    from service.intake.backfill import backfill_board
 
     try:
         settings = Settings.from_env()
@@ -68,7 +71,7 @@ def backfill_jira(board_id: int, sprint_count: int) -> None:
     except JIRAError as error:
         raise click.ClickException(f"Jira answered {error.status_code}: {error.text or error}") from None
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]  # the jira library leaves it unannotated
         database.dispose()
     click.echo(
         f"board {board_id}: {len(report.sprints)} sprints, {report.issues_seen} issues seen, "
@@ -96,7 +99,7 @@ class _ProgressBar:
             TimeElapsedColumn(),
             console=Console(file=sys.stderr),
         )
-        self._task: Any = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> _ProgressBar:
         self._progress.start()

@@ -5,14 +5,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, Table, func, select, update
 from sqlalchemy.orm import Session
 
 from service.models import InboundEvent, InboxState, utcnow
 from service.models.upsert import insert_one_returning_id
+
+INBOX = cast(Table, InboundEvent.__table__)  # the declarative attribute is typed as a FromClause
+
+# A claimed inbox row: (id, body, received_at).
+ClaimedRow = Row[int, str, datetime]
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,31 @@ class Delivery:
     body: str
     payload_ts_ms: int | None
     state: str = InboxState.PENDING
+
+    @classmethod
+    def received(
+        cls,
+        source: str,
+        delivery_id: str | None,
+        body: bytes,
+        event_type: str,
+        payload_ts_ms: int | None,
+        *,
+        known: bool,
+    ) -> Delivery:
+        """A delivery as it arrived: pending if it is an event we record, else stored as ignored.
+
+        ``body`` must be valid UTF-8 (the JSON parser accepted it). A delivery without an id
+        is known by its content.
+        """
+        return cls(
+            source=source,
+            delivery_id=delivery_id or body_delivery_id(body),
+            event_type=event_type,
+            body=body.decode("utf-8"),
+            payload_ts_ms=payload_ts_ms,
+            state=InboxState.PENDING if known else InboxState.IGNORED,
+        )
 
 
 def body_delivery_id(body: bytes) -> str:
@@ -48,7 +78,7 @@ def store_delivery(session: Session | Connection, delivery: Delivery) -> tuple[i
     """Insert the delivery unless it is already there; return its id and whether it is new."""
     row = delivery_row(delivery)
     delivery_id = row["delivery_id"]
-    new_id = insert_one_returning_id(session, InboundEvent.__table__, row, ["source", "delivery_id"])
+    new_id = insert_one_returning_id(session, INBOX, row, ["source", "delivery_id"])
     if new_id is not None:
         return new_id, True
     existing = session.scalar(
@@ -64,29 +94,35 @@ def is_pending(session: Session | Connection, row_id: int) -> bool:
     return session.scalar(select(InboundEvent.state).where(InboundEvent.id == row_id)) == InboxState.PENDING
 
 
-def claim(session: Session, ids: Sequence[int], extra: int, source: str = "jira") -> list[Row[Any]]:
+def claim(session: Session, ids: Sequence[int], extra: int, source: str = "jira") -> list[ClaimedRow]:
     """Lock the given pending rows, plus up to ``extra`` other pending ones, oldest first.
 
     SKIP LOCKED lets several workers drain the inbox without waiting on each other. Plain rows
     (id, body, received_at), not ORM objects: a batch is hundreds of large bodies.
     """
-    table = InboundEvent.__table__
+    table = INBOX
     columns = (table.c.id, table.c.body, table.c.received_at)
-    claimed: list[Row[Any]] = []
+    claimed: list[ClaimedRow] = []
     if ids:
-        claimed += session.execute(
-            select(*columns)
-            .where(table.c.id.in_(list(ids)), table.c.state == InboxState.PENDING, table.c.source == source)
-            .order_by(table.c.id)
-            .with_for_update(skip_locked=True)
-        ).all()
+        claimed += cast(
+            "list[ClaimedRow]",
+            session.execute(
+                select(*columns)
+                .where(
+                    table.c.id.in_(list(ids)), table.c.state == InboxState.PENDING, table.c.source == source
+                )
+                .order_by(table.c.id)
+                .with_for_update(skip_locked=True)
+            ).all(),
+        )
     if extra > 0:
         query = select(*columns).where(table.c.state == InboxState.PENDING, table.c.source == source)
         if claimed:
             query = query.where(table.c.id.not_in([row.id for row in claimed]))
-        claimed += session.execute(
-            query.order_by(table.c.id).limit(extra).with_for_update(skip_locked=True)
-        ).all()
+        claimed += cast(
+            "list[ClaimedRow]",
+            session.execute(query.order_by(table.c.id).limit(extra).with_for_update(skip_locked=True)).all(),
+        )
     return claimed
 
 
@@ -146,7 +182,5 @@ def status(session: Session) -> InboxStatus:
         select(func.min(InboundEvent.received_at)).where(InboundEvent.state == InboxState.PENDING)
     )
     if oldest is not None and oldest.tzinfo is None:
-        from datetime import UTC
-
         oldest = oldest.replace(tzinfo=UTC)
     return InboxStatus(counts, oldest)

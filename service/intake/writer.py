@@ -14,20 +14,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 from service.db import Database
-from service.intake.inbox import Delivery, delivery_row
-from service.models import InboundEvent
+from service.intake.inbox import INBOX, Delivery, delivery_row
 
 HOLD_SECONDS = 60.0
 MAX_GROUP = 64  # bounds one statement's size; a busy process commits every few milliseconds anyway
@@ -174,6 +175,7 @@ class InboxWriter:
         driver_error = dialect.loaded_dbapi.Error
         connection = self._connection()
         dbapi = connection.dbapi_connection
+        assert dbapi is not None  # checked out and not invalidated: it has its driver connection
         cursor = None
         try:
             cursor = dbapi.cursor()
@@ -221,7 +223,9 @@ class InboxWriter:
             connection = engine.raw_connection()
         except driver_error as error:  # the database is down: SQLAlchemy's error, as elsewhere
             raise DBAPIError.instance(None, None, error, driver_error) from error
-        engine.dialect.set_isolation_level(connection.dbapi_connection, "AUTOCOMMIT")
+        dbapi = connection.dbapi_connection
+        assert dbapi is not None  # just checked out
+        engine.dialect.set_isolation_level(dbapi, "AUTOCOMMIT")
         self._held, self._held_since = connection, time.monotonic()
         return connection
 
@@ -230,6 +234,7 @@ class InboxWriter:
         held, self._held = self._held, None
         if held is not None:
             try:
+                assert held.dbapi_connection is not None  # an invalidated connection is never held
                 self.database.engine.dialect.reset_isolation_level(held.dbapi_connection)
             finally:
                 held.close()
@@ -241,9 +246,9 @@ def _wake(waiting: _Waiting) -> None:
 
 
 @cache
-def _bind_processors(dialect: Dialect) -> dict[str, Any]:
+def _bind_processors(dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
     """What SQLAlchemy does to each value on its way to the driver (e.g. UTC timestamps on SQLite)."""
-    table: Table = InboundEvent.__table__  # type: ignore[assignment]
+    table = INBOX
     processors = {name: table.c[name].type.bind_processor(dialect) for name in COLUMNS}
     return {name: process for name, process in processors.items() if process is not None}
 
@@ -255,20 +260,20 @@ class _Compiled:
     sql: str
     positions: tuple[str, ...] | None  # parameter order for positional paramstyles (SQLite's)
 
-    def bind(self, params: dict[str, Any]) -> Any:
+    def bind(self, params: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
         return params if self.positions is None else tuple(params[name] for name in self.positions)
 
 
-def _compiled(statement: Any, dialect: Dialect) -> _Compiled:
-    compiled = statement.compile(dialect=dialect)
-    positions = tuple(compiled.positiontup) if compiled.positional else None
+def _compiled(statement: ClauseElement, dialect: Dialect) -> _Compiled:
+    compiled = cast(SQLCompiler, statement.compile(dialect=dialect))  # a statement compiles to SQL
+    positions = tuple(compiled.positiontup or ()) if compiled.positional else None
     return _Compiled(str(compiled), positions)
 
 
 @cache
 def _insert_sql(dialect: Dialect, count: int) -> _Compiled:
     """``INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING …`` for ``count`` rows."""
-    table: Table = InboundEvent.__table__  # type: ignore[assignment]
+    table = INBOX
     values = [
         {name: bindparam(f"{name}_{i}", type_=table.c[name].type) for name in COLUMNS} for i in range(count)
     ]
@@ -284,7 +289,7 @@ def _insert_sql(dialect: Dialect, count: int) -> _Compiled:
 
 @cache
 def _existing_sql(dialect: Dialect, count: int) -> _Compiled:
-    table: Table = InboundEvent.__table__  # type: ignore[assignment]
+    table = INBOX
     ids = [bindparam(f"delivery_id_{i}", type_=table.c.delivery_id.type) for i in range(count)]
     statement = select(table.c.id, table.c.delivery_id, table.c.state).where(
         table.c.source == bindparam("source", type_=table.c.source.type),

@@ -44,7 +44,7 @@ class Ticket(Base):
     __tablename__ = "tickets"
     # A team's open tickets by creation, then its closed ones by (creation, closing): how a recompute
     # finds the first open ticket and the few record-setting closings without reading every ticket
-    # (service.progress.store._load_issue_ages); issue_key makes each position unique.
+    # (service.progress.issue_ages.load_issue_ages); issue_key makes each position unique.
     __table_args__ = (
         Index("ix_tickets_team_done_created", "team_id", "done", "jira_created_at", "done_at", "issue_key"),
     )

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select, text
 
+from integrations.jira.backfill_events import select_sprints
 from service.cli.main import main
-from service.intake.backfill import select_sprints
 from service.models import Base, Win
 from service.web.extensions import runtime_of
 from tests.conftest import AppFactory

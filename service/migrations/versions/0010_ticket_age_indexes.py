@@ -5,7 +5,7 @@ Revises: 0009_sprint_tallies
 Create Date: 2026-11-24
 
 A recompute keeps only the tickets that set a record for the oldest-open-ticket milestone
-(service.progress.store._load_issue_ages). With a team's tickets ordered by (done, created, done_at,
+(service.progress.issue_ages.load_issue_ages). With a team's tickets ordered by (done, created, done_at,
 key), Postgres finds the first open ticket with one lookup and walks from record to record, reading
 the index alone, instead of sorting a million-ticket history. Building it locks writes to tickets for
 the duration (about a second per million tickets). It starts with team_id, so it also serves every
