@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken
 from slack_sdk import WebClient
@@ -123,7 +124,7 @@ class EncryptedInstallationStore(InstallationStore):
         self.inner.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
 
     @staticmethod
-    def _transform(entity: _T, convert: Any) -> _T:
+    def _transform(entity: _T, convert: Callable[[str | None], str | None]) -> _T:
         # Copy first: Bolt keeps using the Installation it handed us, with its clear-text tokens.
         copy = _copy(entity)
         for name in _TOKEN_FIELDS:

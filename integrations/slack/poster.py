@@ -4,7 +4,7 @@ It is built on slack_sdk's ``WebClient`` with ``RateLimitErrorRetryHandler`` (a 
 was posted, so waiting ``Retry-After`` and trying again is always safe) and ``ServerErrorRetryHandler``.
 Connection errors are deliberately *not* retried inside the client: a post whose response was lost
 may have been accepted, so the caller gets :class:`PostOutcomeUnknown` and decides, with the message
-``metadata`` and ``conversations.history``, whether to post again (see ``jobs.digests``).
+``metadata`` and ``conversations.history``, whether to post again (see ``jobs.digest_delivery``).
 
 Slack accepts about one message per second per channel. :class:`ChannelPacer` spaces this process's
 posts to a channel accordingly, so a burst of digests waits its turn instead of collecting 429s
@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
@@ -216,7 +217,8 @@ class SlackPoster:
         cursor: str | None = None
         for _ in range(HISTORY_MAX_PAGES):
             page = _call(
-                lambda cursor=cursor: client.conversations_history(
+                partial(
+                    client.conversations_history,
                     channel=channel,
                     oldest=f"{oldest.timestamp():.6f}",
                     include_all_metadata=True,
@@ -235,6 +237,40 @@ class SlackPoster:
             if not page.get("has_more") or not cursor:
                 return None
         log.warning("gave up looking for %s in %s after %d pages", event_type, channel, HISTORY_MAX_PAGES)
+        return None
+
+
+# -- replies to one person, with a client the caller already holds ------------------------------------------
+
+
+def post_ephemeral(
+    client: WebClient, channel_id: str, user_id: str, text: str, *, dm_if_refused: bool = True
+) -> None:
+    """Show ``text`` to one person in a channel; if Slack refuses, a DM (unless ``dm_if_refused`` is off).
+
+    Best effort: a reply that cannot be delivered is logged, never raised.
+    """
+    try:
+        client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+    except SlackApiError as error:
+        if not dm_if_refused:
+            log.warning("could not reply to a user: %s", error.response.get("error"))
+            return
+        # The bot may not be in the channel: a DM reaches the person anywhere.
+        log.info("ephemeral reply failed (%s); sending a DM", error.response.get("error"))
+        try:
+            client.chat_postMessage(channel=user_id, text=text)
+        except SlackApiError as dm_error:
+            log.warning("could not reply to a user: %s", dm_error.response.get("error"))
+
+
+def permalink(client: WebClient, channel_id: str, message_ts: str) -> str | None:
+    """A message's permalink, or None when Slack will not give one."""
+    try:
+        found: str | None = client.chat_getPermalink(channel=channel_id, message_ts=message_ts)["permalink"]
+        return found
+    except SlackApiError as error:
+        log.warning("no permalink for a celebrated message: %s", error.response.get("error"))
         return None
 
 

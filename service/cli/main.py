@@ -158,10 +158,9 @@ def team() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def team_list(as_json: bool) -> None:
     from service.teams import registry as teams
-    from service.web.api import team_json
 
     with _session(_settings()) as session:
-        rows = [team_json(t) for t in teams.list_teams(session)]
+        rows = [teams.team_summary(t) for t in teams.list_teams(session)]
     if as_json:
         click.echo(json.dumps({"teams": rows}, indent=2))
         return

@@ -199,6 +199,30 @@ def parse_win(text: str) -> ManualWin | KudosWin:
     return ManualWin(title=title, mentioned_user_ids=mentioned)
 
 
+PERSONAL_PREFIXES = ("me ", "my ", "personal ")
+
+
+def challenge_text(spec: str) -> tuple[bool, str]:
+    """A ``/sprintwins challenge`` spec as raw text, and whether it is the asker's own.
+
+    A leading ``me``, ``my`` or ``personal`` makes it personal; the word itself is dropped.
+    """
+    text = unescape_mrkdwn(spec).strip()
+    personal = text.lower().startswith(PERSONAL_PREFIXES)
+    if personal:
+        text = text.split(" ", 1)[1].strip()
+    return personal, text
+
+
+def button_sprint_id(value: str) -> int | None:
+    """A "Sprint goal met" button's value as a sprint id; anything else (or beyond an INTEGER column)
+    is no sprint."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        return None
+    sprint_id = int(value)
+    return sprint_id if 0 < sprint_id < 2**31 else None
+
+
 def _clean_title(slack_text: str) -> str:
     title = readable(slack_text).lstrip(_LEADING_PUNCTUATION)
     return truncate_plain(title, MAX_TITLE_LENGTH)

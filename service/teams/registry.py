@@ -1,18 +1,27 @@
-"""Teams and what they claim. Events find their team here; unclaimed projects get one of their own."""
+"""Teams and what they claim. Events find their team here; unclaimed projects get one of their own.
+
+The ways of finding a team live here, one function each: by its slug (``get_team``, for the command
+line and the API) and by whatever a person calls it in Slack (``find_team``).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TypedDict, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from service.domain.replies import unknown_team
 from service.domain.sprints import sprint_win_key
 from service.models import Sprint, Team, TeamSource, Ticket, Win
 from service.models.upsert import insert_ignoring_conflicts
 
+# Typed as any FromClause; the bulk inserts need a Table.
+_TEAMS = cast(Table, Team.__table__)
+_TEAM_SOURCES = cast(Table, TeamSource.__table__)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
@@ -20,8 +29,32 @@ class TeamError(ValueError):
     """A team command that cannot be carried out; the message says why."""
 
 
+class TeamNotFound(TeamError):
+    """No team answers to the name a person gave; the message (raw text) suggests one that does."""
+
+
 def list_teams(session: Session) -> list[Team]:
     return list(session.scalars(select(Team).options(selectinload(Team.sources)).order_by(Team.slug)))
+
+
+class TeamSummary(TypedDict):
+    """What the API and ``sprintwins team list --json`` show of a team."""
+
+    slug: str
+    name: str
+    jira_projects: list[str]
+    slack_channel: str | None
+    timezone: str
+
+
+def team_summary(team: Team) -> TeamSummary:
+    return {
+        "slug": team.slug,
+        "name": team.name,
+        "jira_projects": team.jira_projects,
+        "slack_channel": team.slack_channel,
+        "timezone": team.timezone,
+    }
 
 
 def get_team(session: Session, slug: str) -> Team:
@@ -29,6 +62,29 @@ def get_team(session: Session, slug: str) -> Team:
     if team is None:
         raise TeamError(f"no team with slug {slug!r}")
     return team
+
+
+def find_team(session: Session, name: str) -> Team:
+    """The team a person means by ``name``: its slug, its name, or a Jira project key or board it claims."""
+    wanted = name.strip()
+    folded = wanted.casefold()
+    team = session.scalars(
+        select(Team).where(or_(func.lower(Team.slug) == folded, func.lower(Team.name) == folded))
+    ).first()
+    if team is None:
+        claim = session.scalars(
+            select(TeamSource).where(
+                or_(
+                    (TeamSource.kind == TeamSource.PROJECT) & (TeamSource.key == wanted.upper()),
+                    (TeamSource.kind == TeamSource.BOARD) & (TeamSource.key == wanted),
+                )
+            )
+        ).first()
+        team = session.get(Team, claim.team_id) if claim else None
+    if team is not None:
+        return team
+    slugs = list(session.scalars(select(Team.slug).order_by(Team.slug).limit(500)))
+    raise TeamNotFound(unknown_team(wanted, slugs))
 
 
 def teams_for_sources(
@@ -47,13 +103,13 @@ def teams_for_sources(
         display = (names or {}).get(key) or (key if kind == TeamSource.PROJECT else f"Board {key}")
         insert_ignoring_conflicts(
             session,
-            Team.__table__,
+            _TEAMS,
             [{"slug": slug, "name": display, "timezone": "UTC", "rules": {}}],
             ["slug"],
         )
         team_id = session.scalar(select(Team.id).where(Team.slug == slug))
         insert_ignoring_conflicts(
-            session, TeamSource.__table__, [{"team_id": team_id, "kind": kind, "key": key}], ["kind", "key"]
+            session, _TEAM_SOURCES, [{"team_id": team_id, "kind": kind, "key": key}], ["kind", "key"]
         )
     found.update(_claims(session, kind, [k for k in wanted if k not in found]))
     return found
@@ -68,7 +124,7 @@ def claim_board_for(session: Session, board_id: int, team_id: int) -> int:
     key = str(board_id)
     insert_ignoring_conflicts(
         session,
-        TeamSource.__table__,
+        _TEAM_SOURCES,
         [{"team_id": team_id, "kind": TeamSource.BOARD, "key": key}],
         ["kind", "key"],
     )

@@ -33,7 +33,7 @@ def require_token() -> tuple[Response, int] | None:
 @bp.get("/teams")
 def list_teams() -> Response:
     with runtime_of(current_app).database.sessions() as session:
-        return jsonify({"teams": [team_json(t) for t in teams.list_teams(session)]})
+        return jsonify({"teams": [teams.team_summary(t) for t in teams.list_teams(session)]})
 
 
 @bp.get("/teams/<slug>/wins")
@@ -80,16 +80,6 @@ def _team_or_none(session: Session, slug: str) -> Team | None:
         return teams.get_team(session, slug)
     except teams.TeamError:
         return None
-
-
-def team_json(team: Team) -> dict[str, Any]:
-    return {
-        "slug": team.slug,
-        "name": team.name,
-        "jira_projects": team.jira_projects,
-        "slack_channel": team.slack_channel,
-        "timezone": team.timezone,
-    }
 
 
 def member_json(member: Member | None) -> dict[str, Any] | None:

@@ -13,7 +13,8 @@ SOURCE_KEY_LENGTH = 200  # the column's width
 
 def json_ready(details: dict[str, object]) -> dict[str, Any]:
     """``details`` in the normal form the JSON column hands back, so stored and fresh rows compare equal."""
-    return json.loads(json.dumps(details, default=str, sort_keys=True))
+    normal: dict[str, Any] = json.loads(json.dumps(details, default=str, sort_keys=True))
+    return normal
 
 
 def win_row(

@@ -6,7 +6,6 @@ a token, so it must see the configured API URL (the tests' stand-in, or a proxy)
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 from slack_bolt import App
@@ -35,7 +34,7 @@ REDIRECT_PATH = "/slack/oauth_redirect"
 EVENTS_PATH = "/slack/events"
 
 
-def build_bolt_app(rt: Runtime, slack_inbound: ModuleType) -> App | None:
+def build_bolt_app(rt: Runtime) -> App | None:
     """The Bolt app for these settings, with every listener registered; None when Slack is not configured."""
     settings = rt.settings
     installation.require_slack_settings(settings)
@@ -69,5 +68,5 @@ def build_bolt_app(rt: Runtime, slack_inbound: ModuleType) -> App | None:
             process_before_response=False,
             name="sprintwins",
         )
-    listeners.register(bolt, rt, slack_inbound)
+    listeners.register(bolt, rt)
     return bolt

@@ -2,26 +2,24 @@
 
 Only what must happen inside Slack's 3-second window happens here: parsing (so a typo is answered
 in the acknowledgement), modal validation (``response_action: errors`` must be the ack), and
-``views.open`` (a trigger id expires in 3 seconds). Everything else is a job in
-``jobs.slack_inbound`` that receives primitives only.
+``views.open`` (a trigger id expires in 3 seconds). Everything else is a job (``jobs.slack_*``)
+that receives primitives only; the inbox and channel links are read and written through the
+feature packages, never with SQL of the listeners' own.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from integrations.slack import views
+from integrations.slack import poster, views
+from jobs import slack_commands, slack_events, slack_home, slack_sprint_goal, slack_wins
 from jobs.queue import QueueUnavailable
 from service.domain.commands import (
     CommandError,
@@ -32,9 +30,9 @@ from service.domain.commands import (
 )
 from service.domain.digest import SPRINT_GOAL_MET_ACTION_ID
 from service.domain.mrkdwn import replace_markup
-from service.intake import inbox
-from service.models import InboundEvent, InboxState, Team
-from service.slack.links import channel_link
+from service.domain.replies import BUSY, CELEBRATE_IN_UNLINKED_CHANNEL
+from service.intake import slack_events as inbox_events
+from service.slack.channels import ChannelNotLinked, linked_team
 
 if TYPE_CHECKING:
     from jobs.runtime import Runtime
@@ -42,15 +40,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INBOX_ID = "sprintwins_inbox_id"
-BUSY = "I couldn't take that just now. Please try again in a minute."
 
 
-def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
-    """Attach every middleware and listener of the app to ``bolt``.
-
-    ``slack_inbound`` is ``jobs.slack_inbound``, passed in by the web layer so that integrations
-    never import jobs (imports point one way).
-    """
+def register(bolt: App, rt: Runtime) -> None:
+    """Attach every middleware and listener of the app to ``bolt``."""
 
     def enqueue(func: Callable[..., Any], *args: Any, context: BoltContext | None = None) -> None:
         try:
@@ -58,9 +51,7 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
         except QueueUnavailable:
             row_id = context.get(INBOX_ID) if context is not None else None
             if row_id is not None:
-                # Let Slack's retry through the de-duplication: nothing was enqueued for it.
-                with rt.database.transaction() as session:
-                    inbox.mark(session, [row_id], InboxState.FAILED, "queue unavailable")
+                inbox_events.event_not_queued(rt.database, row_id)
             raise
 
     # -- events: de-duplicate Slack's retries on event_id, which Bolt does not do in HTTP mode ------------
@@ -70,28 +61,14 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if not event_id:
             return next()
-        event = body.get("event") or {}
-        delivery = inbox.Delivery(
-            source="slack",
-            delivery_id=str(event_id),
-            event_type=str(event.get("type", "")),
-            body=json.dumps(body, separators=(",", ":")),
-            payload_ts_ms=int(body["event_time"]) * 1000 if isinstance(body.get("event_time"), int) else None,
-            # Not "pending": the Jira inbox worker drains pending rows; Slack's work goes to its own jobs.
-            state=InboxState.PROCESSED,
-        )
         try:
-            with rt.database.transaction() as session:
-                row_id, new = inbox.store_delivery(session, delivery)
-                if not new:
-                    retry_after_failure = inbox_state(session, row_id) == InboxState.FAILED
-                    if not retry_after_failure:
-                        log.info("duplicate Slack event %s acknowledged without work", event_id)
-                        return BoltResponse(status=200, body="")
-                    inbox.mark(session, [row_id], InboxState.PROCESSED)
+            row_id = inbox_events.admit_event(rt.database, str(event_id), body)
         except (OperationalError, DBAPIError) as error:
             log.error("inbox unavailable for Slack event: %s", type(error).__name__)
             return BoltResponse(status=503, body="", headers={"Retry-After": "30"})
+        if row_id is None:
+            log.info("duplicate Slack event %s acknowledged without work", event_id)
+            return BoltResponse(status=200, body="")
         req.context[INBOX_ID] = row_id
         return next()
 
@@ -99,7 +76,7 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
     def on_home_opened(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
         if event.get("tab", "home") == "home":
             enqueue(
-                slack_inbound.publish_home,
+                slack_home.publish_home,
                 context.team_id,
                 context.enterprise_id,
                 event["user"],
@@ -122,7 +99,7 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
         if item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
             return
         enqueue(
-            slack_inbound.record_reaction,
+            slack_events.record_reaction,
             context.team_id,
             str(item["channel"]),
             str(item["ts"]),
@@ -134,14 +111,14 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
 
     @bolt.event("app_uninstalled")
     def on_uninstalled(ack: Ack, context: BoltContext) -> None:
-        enqueue(slack_inbound.forget_workspace, context.enterprise_id, context.team_id, context=context)
+        enqueue(slack_events.forget_workspace, context.enterprise_id, context.team_id, context=context)
         ack()
 
     @bolt.event("tokens_revoked")
     def on_tokens_revoked(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
         tokens = event.get("tokens") or {}
         enqueue(
-            slack_inbound.revoke_tokens,
+            slack_events.revoke_tokens,
             context.enterprise_id,
             context.team_id,
             [str(u) for u in tokens.get("oauth") or []],
@@ -165,7 +142,7 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
             return
         try:
             enqueue(
-                slack_inbound.handle_sprintwins_command,
+                slack_commands.handle_sprintwins_command,
                 context.team_id,
                 context.enterprise_id,
                 command["channel_id"],
@@ -188,7 +165,7 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
             return
         try:
             enqueue(
-                slack_inbound.handle_win_command,
+                slack_wins.handle_win_command,
                 context.team_id,
                 context.enterprise_id,
                 command["channel_id"],
@@ -209,16 +186,14 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
         ack()
         channel_id = (shortcut.get("channel") or {}).get("id", "")
         message = shortcut.get("message") or {}
+        team_name: str | None
         with rt.database.sessions() as session:
-            link = channel_link(session, context.team_id or "", channel_id)
-            team = session.get(Team, link.team_id) if link else None
-            team_name = team.name if team else ""
-        if link is None:
-            view = views.notice_modal(
-                "Celebrate a win",
-                "This channel isn't connected to a team yet: run `/sprintwins connect <team>` here first, "
-                "then celebrate away. :tada:".replace("<team>", "&lt;team&gt;"),
-            )
+            try:
+                team_name = linked_team(session, context.team_id or "", channel_id).name
+            except ChannelNotLinked:
+                team_name = None
+        if team_name is None:
+            view = views.notice_modal("Celebrate a win", CELEBRATE_IN_UNLINKED_CHANNEL)
         else:
             celebrate = views.CelebrateContext(
                 slack_team_id=context.team_id or "",
@@ -241,7 +216,7 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
         user_id = (body.get("user") or {}).get("id", "")
         try:
             enqueue(
-                slack_inbound.record_message_win,
+                slack_wins.record_message_win,
                 celebrate.slack_team_id,
                 celebrate.enterprise_id,
                 celebrate.channel_id,
@@ -265,7 +240,7 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
     ) -> None:
         share = any(option.get("value") == "on" for option in action.get("selected_options") or [])
         user_id = (body.get("user") or {}).get("id", "")
-        enqueue(slack_inbound.set_sharing, context.team_id, context.enterprise_id, user_id, share)
+        enqueue(slack_home.set_sharing, context.team_id, context.enterprise_id, user_id, share)
         ack()
 
     # -- "Sprint goal met" on the sprint-end celebration -------------------------------------------------
@@ -280,7 +255,7 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
         user_id = str((body.get("user") or {}).get("id") or "")
         try:
             enqueue(
-                slack_inbound.confirm_sprint_goal,
+                slack_sprint_goal.confirm_sprint_goal,
                 context.team_id,
                 context.enterprise_id,
                 channel_id,
@@ -288,14 +263,7 @@ def register(bolt: App, rt: Runtime, slack_inbound: ModuleType) -> None:
                 str(action.get("value") or ""),
             )
         except QueueUnavailable:
-            try:
-                client.chat_postEphemeral(channel=channel_id, user=user_id, text=BUSY)
-            except SlackApiError as error:
-                log.warning("could not tell a user to retry: %s", error.response.get("error"))
-
-
-def inbox_state(session: Any, row_id: int) -> str | None:
-    return session.scalar(select(InboundEvent.state).where(InboundEvent.id == row_id))
+            poster.post_ephemeral(client, channel_id, user_id, BUSY, dm_if_refused=False)
 
 
 def message_text(slack_text: str) -> str:

@@ -24,10 +24,9 @@ bp = Blueprint("slack", __name__)
 
 def init_app(app: Flask, rt: Runtime) -> None:
     """Build the Bolt app (when Slack is configured) and register the Slack routes."""
-    from jobs import slack_inbound
     from service.web.slack.bolt_app import build_bolt_app
 
-    bolt = build_bolt_app(rt, slack_inbound)
+    bolt = build_bolt_app(rt)
     if bolt is not None:
         from slack_bolt.adapter.flask import SlackRequestHandler
 
