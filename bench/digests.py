@@ -40,7 +40,8 @@ from jobs import runtime
 from jobs.queue import InProcessJobQueue
 from service import migrate
 from service.db import Database
-from service.digests import store as digests
+from service.digests import build as digests
+from service.domain.digest import compose_digest
 from service.domain.schedule import Period
 from service.models import ChannelLink, Team
 from service.models.digests import StoredDigest
@@ -196,7 +197,7 @@ def bench_build(database: Database, team_id: int, now: datetime, runs: int) -> d
                 team = session.get(Team, team_id)
                 assert team is not None
                 data = digests.build_digest_input(session, team, period, now=now)
-                composed = digests.compose_digest(data)
+                composed = compose_digest(data)
             timings.append((time.perf_counter() - started) * 1000)
             wins_in_period = len(data.wins)
             assert composed is not None

@@ -22,8 +22,9 @@ def digest() -> None:
 def preview(team: str, period: str) -> None:
     """Print TEAM's digest for this week, today or the current sprint (nothing is posted or stored)."""
     from service.db import Database
-    from service.digests import store as digests
-    from service.domain.digest import render_console
+    from service.digests.build import compose_for_period, period_for_run
+    from service.domain.digest_blocks import render_console
+    from service.domain.digest_periods import RunPeriod
     from service.teams.registry import TeamError, get_team
 
     settings = _settings()
@@ -32,8 +33,8 @@ def preview(team: str, period: str) -> None:
     try:
         with database.sessions() as session:
             found = get_team(session, team)
-            window = digests.period_for_run(session, found, digests.RunPeriod(period), now)
-            composed = digests.compose_for_period(session, found, window, now=now, post_when_empty=True)
+            window = period_for_run(session, found, RunPeriod(period), now)
+            composed = compose_for_period(session, found, window, now=now, post_when_empty=True)
     except (TeamError, LookupError) as error:
         raise click.ClickException(str(error)) from None
     finally:
@@ -52,28 +53,28 @@ def run(team: str, period: str) -> None:
     """
     from jobs import runtime
     from jobs.digests import DigestInProgress, run_digest_now
-    from service.digests import store as digests
+    from service.domain.digest_periods import RunPeriod
     from service.teams.registry import TeamError, get_team
 
     rt = runtime.install(runtime.Runtime.from_settings(_settings()))
     try:
         with rt.database.sessions() as session:
             team_id = get_team(session, team).id
-        deliveries = run_digest_now(team_id, digests.RunPeriod(period))
+        outcomes = run_digest_now(team_id, RunPeriod(period))
     except (TeamError, LookupError, DigestInProgress) as error:
         raise click.ClickException(str(error)) from None
     finally:
         runtime.reset()
     failed = False
-    for delivery in deliveries:
-        if delivery.rendered is not None:
-            click.echo(delivery.rendered, nl=False)
-            click.echo(f"(Slack is not configured: digest {delivery.digest_id} rendered and stored)")
-        elif delivery.state == "posted":
-            click.echo(f"posted to {delivery.channel_id} (ts {delivery.ts})")
+    for outcome in outcomes:
+        if outcome.rendered is not None:
+            click.echo(outcome.rendered, nl=False)
+            click.echo(f"(Slack is not configured: digest {outcome.digest_id} rendered and stored)")
+        elif outcome.state == "posted":
+            click.echo(f"posted to {outcome.channel_id} (ts {outcome.ts})")
         else:
             failed = True
-            click.echo(f"{delivery.state} for {delivery.channel_id}: {delivery.error or ''}".rstrip(": "))
+            click.echo(f"{outcome.state} for {outcome.channel_id}: {outcome.error or ''}".rstrip(": "))
     if failed:
         raise SystemExit(1)
 

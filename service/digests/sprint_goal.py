@@ -4,22 +4,24 @@ The rule (who may confirm, that the first confirmation stands) is the domain's
 ``milestones.confirm_sprint_goal``; this module reads the row into a ``SprintScope``, asks it, and
 writes the answer with a conditional UPDATE, so two clicks racing each other still leave exactly
 one confirmation. The progress engine turns the stored confirmation into the ``sprint_goal_met``
-milestone (``progress_store`` feeds it in).
+milestone (``service.progress.load`` feeds it in).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from service.domain import milestones
-from service.domain.progress_inputs import SprintScope
+from service.domain.sprint_scope import SprintScope
 from service.domain.sprints import SprintState
-from service.models import Member, Sprint
-from service.progress.store import member_ref, sprint_ref
+from service.models.teams import Member
+from service.models.work import Sprint
+from service.progress.refs import member_ref, sprint_ref
 
 
 class SprintNotFound(LookupError):
@@ -88,13 +90,16 @@ def confirm_sprint_goal(session: Session, sprint_id: int, member_id: int, at: da
         return False
     # The WHERE repeats the checks: a concurrent click that got here first, or a sprint reopened
     # in between, makes this update touch nothing.
-    result = session.execute(
-        update(Sprint)
-        .where(Sprint.id == sprint_id, Sprint.state == SprintState.CLOSED, Sprint.goal_met_at.is_(None))
-        .values(goal_met_at=confirmed.goal_met_confirmed_at, goal_met_by_member_id=member_id)
-        .execution_options(synchronize_session=False)
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Sprint)
+            .where(Sprint.id == sprint_id, Sprint.state == SprintState.CLOSED, Sprint.goal_met_at.is_(None))
+            .values(goal_met_at=confirmed.goal_met_confirmed_at, goal_met_by_member_id=member_id)
+            .execution_options(synchronize_session=False)
+        ),
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return result.rowcount == 1
 
 
 def goal_confirmation(session: Session, sprint_id: int) -> GoalConfirmation | None:

@@ -1,4 +1,4 @@
-"""Celebration digests composed as Slack Block Kit, plus a terminal rendering of them.
+"""Celebration digests composed as Slack Block Kit: what a period's and a sprint's digest say.
 
 Every piece of user text (titles, names, goals, team names) is escaped by ``service.domain.mrkdwn``
 before it enters a mrkdwn object or the fallback ``text``; ``plain_text`` objects (header, button)
@@ -6,44 +6,41 @@ carry raw text because Slack does not parse markup there. People who opted out o
 arrive with ``member_name=None``: they are shown as "a teammate", but their wins still count.
 
 Composition is O(n log k) in the number of wins: one pass for the totals and ``heapq.nlargest`` for
-the top list, so a period with 100,000 wins composes in tens of milliseconds.
+the top list, so a period with 100,000 wins composes in tens of milliseconds. The block shapes,
+Block Kit's limits and the console rendering are ``service.domain.digest_blocks``.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.domain.mrkdwn import (
-    escape_mrkdwn,
-    is_slack_user_id,
-    link,
-    mention,
-    replace_markup,
-    truncate,
-    truncate_plain,
+from service.domain.digest_blocks import (
+    MAX_BUTTON_VALUE_CHARS,
+    Digest,
+    clamp_percent,
+    context,
+    divider,
+    header,
+    mrkdwn_text,
+    one_line,
+    progress_bar,
+    section,
 )
+from service.domain.mrkdwn import escape_mrkdwn, is_slack_user_id, link, mention, truncate_plain
 from service.domain.wins import WinKind
-
-# Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
-MAX_BLOCKS = 50
-MAX_HEADER_CHARS = 150
-MAX_SECTION_CHARS = 3000
-MAX_CONTEXT_CHARS = 2000
-MAX_BUTTON_VALUE_CHARS = 2000
 
 TOP_WINS_LIMIT = 8
 SIDE_LIST_LIMIT = 10  # kudos, streaks and badges shown before "+N more"
 MAX_TITLE_CHARS = 150
-PROGRESS_BAR_WIDTH = 10
 SPRINT_GOAL_MET_ACTION_ID = "sprint_goal_met"
 ANONYMOUS = "a teammate"
 
 # These kinds have sections of their own, so they never compete for a "top win" slot.
-_OWN_SECTION_KINDS = frozenset({WinKind.STREAK, WinKind.BADGE, WinKind.KUDOS})
+OWN_SECTION_KINDS = frozenset({WinKind.STREAK, WinKind.BADGE, WinKind.KUDOS})
 _KIND_EMOJI: Mapping[WinKind, str] = {
     WinKind.TICKET: ":white_check_mark:",
     WinKind.SPRINT_STARTED: ":rocket:",
@@ -113,19 +110,6 @@ class DigestInput:
     kudos: Sequence[DigestWin] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Digest:
-    """A message ready for ``chat.postMessage(text=..., blocks=...)``.
-
-    ``text`` is the escaped mrkdwn fallback (notifications, embedded console); ``names`` maps the
-    Slack ids mentioned in ``blocks`` to display names, for :func:`render_console`.
-    """
-
-    text: str
-    blocks: list[dict[str, Any]]
-    names: Mapping[str, str] = field(default_factory=dict)
-
-
 def compose_digest(data: DigestInput, *, post_when_empty: bool = False) -> Digest | None:
     """Compose the period's celebration; None for an empty period unless ``post_when_empty``."""
     win_count, total_points = _totals(data.wins)
@@ -138,9 +122,9 @@ def compose_digest(data: DigestInput, *, post_when_empty: bool = False) -> Diges
 
     if is_empty:
         headline = f"{data.period_label} was quiet"
-        blocks.append(_header(f":seedling: {headline}"))
+        blocks.append(header(f":seedling: {headline}"))
         blocks.append(
-            _section(
+            section(
                 f"No wins were recorded for *{escape_mrkdwn(data.period_label)}*. Small things count too: "
                 "share one with `/win what you did`, or thank someone with `/win @teammate what they did`."
             )
@@ -148,36 +132,36 @@ def compose_digest(data: DigestInput, *, post_when_empty: bool = False) -> Diges
         fallback.append(escape_mrkdwn(f"{data.team_name}: {headline}"))
     else:
         headline = _headline(data.period_label, win_count, total_points, data.sprint)
-        blocks.append(_header(f":tada: {headline}"))
+        blocks.append(header(f":tada: {headline}"))
         fallback.append(escape_mrkdwn(f"{data.team_name}: {headline}"))
-        rankable = (win for win in data.wins if win.kind not in _OWN_SECTION_KINDS)
+        rankable = (win for win in data.wins if win.kind not in OWN_SECTION_KINDS)
         top = heapq.nlargest(TOP_WINS_LIMIT, rankable, key=_rank)
         if top:
             lines = [_win_line(win, names) for win in top]
-            blocks.append(_section("*Top wins*\n" + "\n".join(lines)))
+            blocks.append(section("*Top wins*\n" + "\n".join(lines)))
             fallback.extend(lines)
-            hidden = sum(1 for win in data.wins if win.kind not in _OWN_SECTION_KINDS) - len(top)
+            hidden = sum(1 for win in data.wins if win.kind not in OWN_SECTION_KINDS) - len(top)
             if hidden > 0:
-                blocks.append(_context(f"+{hidden} more {_plural(hidden, 'win')} {_period_phrase(data)}"))
+                blocks.append(context(f"+{hidden} more {_plural(hidden, 'win')} {_period_phrase(data)}"))
 
     if data.sprint is not None:
-        blocks.append({"type": "divider"})
+        blocks.append(divider())
         sprint_text = _sprint_text(data.sprint)
-        blocks.append(_section(sprint_text))
+        blocks.append(section(sprint_text))
         fallback.append(sprint_text)
 
     if data.kudos:
         lines = [_kudos_line(item, names) for item in data.kudos[:SIDE_LIST_LIMIT]]
         lines += _more_line(len(data.kudos))
-        blocks.append(_section(":clap: *Kudos*\n" + "\n".join(lines)))
+        blocks.append(section(":clap: *Kudos*\n" + "\n".join(lines)))
 
     achievements = [*data.new_streaks, *data.new_badges]
     if achievements:
         lines = [_achievement_line(item, names) for item in achievements[:SIDE_LIST_LIMIT]]
         lines += _more_line(len(achievements))
-        blocks.append(_section(":fire: *New streaks & badges*\n" + "\n".join(lines)))
+        blocks.append(section(":fire: *New streaks & badges*\n" + "\n".join(lines)))
 
-    blocks.append(_context(_footer(data.team_name, data.period_start, data.period_end)))
+    blocks.append(context(_footer(data.team_name, data.period_start, data.period_end)))
     return Digest(text="\n".join(fallback), blocks=blocks, names=names.as_mapping())
 
 
@@ -200,33 +184,33 @@ def compose_sprint_end(
         f"{sprint.name} is done: {sprint.done_issues} {_plural(sprint.done_issues, 'issue')}, "
         f"{_points(sprint.done_points)} {_plural(sprint.done_points, 'point')}"
     )
-    goal = f"*Goal:* {escape_mrkdwn(_one_line(sprint.goal))}" if sprint.goal else "_No sprint goal was set._"
+    goal = f"*Goal:* {escape_mrkdwn(one_line(sprint.goal))}" if sprint.goal else "_No sprint goal was set._"
     blocks: list[dict[str, Any]] = [
-        _header(f":checkered_flag: {headline}"),
-        _section(goal),
+        header(f":checkered_flag: {headline}"),
+        section(goal),
         {
             "type": "section",
             "fields": [
-                _mrkdwn(
+                mrkdwn_text(
                     f"*Issues done*\n{sprint.done_issues} of {sprint.committed_issues}"
                     f" ({_percent(_ratio(sprint.done_issues, sprint.committed_issues))})"
                 ),
-                _mrkdwn(
+                mrkdwn_text(
                     f"*Points done*\n{_points(sprint.done_points)} of {_points(sprint.committed_points)}"
                     f" ({_percent(_ratio(sprint.done_points, sprint.committed_points))})"
                 ),
             ],
         },
-        _section(f"`{progress_bar(sprint.percent_done)}` {_percent(sprint.percent_done)} of the commitment"),
+        section(f"`{progress_bar(sprint.percent_done)}` {_percent(sprint.percent_done)} of the commitment"),
     ]
     fallback = [escape_mrkdwn(f"{team_name}: {headline}"), goal]
-    top = heapq.nlargest(TOP_WINS_LIMIT, (w for w in wins if w.kind not in _OWN_SECTION_KINDS), key=_rank)
+    top = heapq.nlargest(TOP_WINS_LIMIT, (w for w in wins if w.kind not in OWN_SECTION_KINDS), key=_rank)
     if top:
         lines = [_win_line(win, names) for win in top]
-        blocks.append(_section("*Highlights*\n" + "\n".join(lines)))
+        blocks.append(section("*Highlights*\n" + "\n".join(lines)))
         fallback.extend(lines)
-    blocks.append({"type": "divider"})
-    blocks.append(_section("*Sprint goal met?* If you hit it, say so and we'll celebrate."))
+    blocks.append(divider())
+    blocks.append(section("*Sprint goal met?* If you hit it, say so and we'll celebrate."))
     blocks.append(
         {
             "type": "actions",
@@ -242,35 +226,8 @@ def compose_sprint_end(
             ],
         }
     )
-    blocks.append(_context(f"{escape_mrkdwn(_one_line(team_name))} · Sprint Wins"))
+    blocks.append(context(f"{escape_mrkdwn(one_line(team_name))} · Sprint Wins"))
     return Digest(text="\n".join(fallback), blocks=blocks, names=names.as_mapping())
-
-
-def render_console(digest: Digest) -> str:
-    """Render a digest's blocks as plain text for a terminal (mentions become names)."""
-    out: list[str] = []
-    for block in digest.blocks:
-        kind = block.get("type")
-        if kind == "header":
-            title = block["text"]["text"]
-            out += [title, "=" * min(len(title), 60)]
-        elif kind == "section":
-            if "text" in block:
-                out.append(_console_text(block["text"], digest.names))
-            out += [_console_text(item, digest.names) for item in block.get("fields", ())]
-        elif kind == "context":
-            out.append("  ".join(_console_text(item, digest.names) for item in block["elements"]))
-        elif kind == "divider":
-            out.append("-" * 40)
-        elif kind == "actions":
-            out.append("  ".join(f"[ {item['text']['text']} ]" for item in block["elements"]))
-    return "\n".join(out) + "\n"
-
-
-def progress_bar(percent: float, width: int = PROGRESS_BAR_WIDTH) -> str:
-    """A text bar such as ``▓▓▓▓▓▓▓░░░`` for 68%; ``percent`` is clamped to 0-100."""
-    filled = round(_clamp(percent) / 100 * width)
-    return "▓" * filled + "░" * (width - filled)
 
 
 class _NameBook:
@@ -285,7 +242,7 @@ class _NameBook:
         if slack_id is not None and is_slack_user_id(slack_id):
             self._names[slack_id] = name
             return mention(slack_id)
-        return escape_mrkdwn(_one_line(name))
+        return escape_mrkdwn(one_line(name))
 
     def as_mapping(self) -> Mapping[str, str]:
         return dict(self._names)
@@ -314,7 +271,7 @@ def _headline(label: str, win_count: int, points: float, sprint: SprintProgress 
 
 
 def _win_line(win: DigestWin, names: _NameBook) -> str:
-    title = truncate_plain(_one_line(win.title), MAX_TITLE_CHARS)
+    title = truncate_plain(one_line(win.title), MAX_TITLE_CHARS)
     parts = [f"{_KIND_EMOJI.get(win.kind, ':sparkles:')} {link(win.url, title)}"]
     details = [names.person(win.member_name, win.member_slack_id)] if win.has_person else []
     if win.points:
@@ -325,24 +282,24 @@ def _win_line(win: DigestWin, names: _NameBook) -> str:
 
 
 def _kudos_line(item: DigestWin, names: _NameBook) -> str:
-    giver = escape_mrkdwn(_one_line(item.kudos_from_name)) if item.kudos_from_name else ANONYMOUS
+    giver = escape_mrkdwn(one_line(item.kudos_from_name)) if item.kudos_from_name else ANONYMOUS
     recipient = names.person(item.member_name, item.member_slack_id)
-    title = escape_mrkdwn(truncate_plain(_one_line(item.title), MAX_TITLE_CHARS))
+    title = escape_mrkdwn(truncate_plain(one_line(item.title), MAX_TITLE_CHARS))
     return f"• {giver} → {recipient}: {title}"
 
 
 def _achievement_line(item: DigestWin, names: _NameBook) -> str:
     emoji = _KIND_EMOJI.get(item.kind, ":sparkles:")
-    title = escape_mrkdwn(truncate_plain(_one_line(item.title), MAX_TITLE_CHARS))
+    title = escape_mrkdwn(truncate_plain(one_line(item.title), MAX_TITLE_CHARS))
     if not item.has_person:
         return f"• {emoji} {title}"
     return f"• {emoji} {names.person(item.member_name, item.member_slack_id)}: {title}"
 
 
 def _sprint_text(sprint: SprintProgress) -> str:
-    lines = [f"*{escape_mrkdwn(_one_line(sprint.name))}*"]
+    lines = [f"*{escape_mrkdwn(one_line(sprint.name))}*"]
     if sprint.goal:
-        lines[0] += f" · goal: {escape_mrkdwn(_one_line(sprint.goal))}"
+        lines[0] += f" · goal: {escape_mrkdwn(one_line(sprint.goal))}"
     stats = [
         f"`{progress_bar(sprint.percent_done)}` {_percent(sprint.percent_done)}",
         f"{_points(sprint.done_points)} of {_points(sprint.committed_points)} points",
@@ -360,67 +317,18 @@ def _more_line(total: int) -> list[str]:
 
 
 def _period_phrase(data: DigestInput) -> str:
-    return f"in {escape_mrkdwn(_one_line(data.period_label).lower())}"
+    return f"in {escape_mrkdwn(one_line(data.period_label).lower())}"
 
 
 def _footer(team_name: str, start: datetime, end: datetime) -> str:
     # ``end`` is exclusive: a week that ends Monday 00:00 is shown as ending on Sunday.
     last = end - timedelta(microseconds=1) if end > start else end
     span = f"{start:%a %d %b}" if start.date() == last.date() else f"{start:%a %d %b} to {last:%a %d %b}"
-    return (
-        f"{escape_mrkdwn(_one_line(team_name))} · {span} · Sprint Wins · give kudos with `/win @teammate …`"
-    )
-
-
-def _header(text: str) -> dict[str, Any]:
-    # plain_text: Slack does not parse markup here, so raw text is safe and shows "&" as "&".
-    return {
-        "type": "header",
-        "text": {
-            "type": "plain_text",
-            "text": truncate_plain(_one_line(text), MAX_HEADER_CHARS),
-            "emoji": True,
-        },
-    }
-
-
-def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": _mrkdwn(truncate(text, MAX_SECTION_CHARS))}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [_mrkdwn(truncate(text, MAX_CONTEXT_CHARS))]}
-
-
-def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text}
-
-
-def _console_text(obj: Mapping[str, Any], names: Mapping[str, str]) -> str:
-    text = str(obj["text"])
-    if obj.get("type") != "mrkdwn":
-        return text
-
-    def token(body: str, label: str | None) -> str:
-        if body.startswith("@"):
-            return "@" + names.get(body[1:], body[1:])
-        if label:
-            return f"{label} ({body})"
-        return body
-
-    return replace_markup(text, token)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _clamp(percent: float) -> float:
-    return min(100.0, max(0.0, percent))
+    return f"{escape_mrkdwn(one_line(team_name))} · {span} · Sprint Wins · give kudos with `/win @teammate …`"
 
 
 def _percent(percent: float) -> str:
-    return f"{round(_clamp(percent))}%"
+    return f"{round(clamp_percent(percent))}%"
 
 
 def _ratio(done: float, committed: float) -> float:

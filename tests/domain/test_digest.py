@@ -10,17 +10,19 @@ import pytest
 
 from service.domain.digest import (
     ANONYMOUS,
-    MAX_BLOCKS,
-    MAX_HEADER_CHARS,
-    MAX_SECTION_CHARS,
     SPRINT_GOAL_MET_ACTION_ID,
     TOP_WINS_LIMIT,
-    Digest,
     DigestInput,
     DigestWin,
     SprintProgress,
     compose_digest,
     compose_sprint_end,
+)
+from service.domain.digest_blocks import (
+    MAX_BLOCKS,
+    MAX_HEADER_CHARS,
+    MAX_SECTION_CHARS,
+    Digest,
     progress_bar,
     render_console,
 )

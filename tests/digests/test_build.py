@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
-from service.digests import store as digests
+from service.digests import build as digests
 from service.domain.schedule import Period
 from service.models import Team
 from service.web.extensions import runtime_of
-from tests.slack_out.conftest import Seed
+from tests.digests.conftest import Seed
 
 START = datetime(2026, 11, 23, tzinfo=UTC)
 WEEK = Period(key="weekly:2026-W48", start=START, end=START + timedelta(days=5), label="This week")

@@ -14,8 +14,8 @@ from jobs.schedule import periodic_tasks
 from service.models import ChannelLink
 from service.models.digests import StoredDigest
 from service.web.extensions import runtime_of
+from tests.digests.conftest import BOT_TOKEN, SIGNING_SECRET, Seed
 from tests.pipeline.helpers import run_jobs
-from tests.slack_out.conftest import BOT_TOKEN, SIGNING_SECRET, Seed
 from tests.standins.slack_api import SlackStandIn
 
 

@@ -12,7 +12,7 @@ from jobs import digests as digest_jobs
 from service.models import ChannelLink
 from service.models.digests import StoredDigest
 from service.web.extensions import runtime_of
-from tests.slack_out.conftest import LINKER, Seed
+from tests.digests.conftest import LINKER, Seed
 from tests.standins.slack_api import SlackStandIn
 
 START = datetime(2026, 11, 23, tzinfo=UTC)

@@ -16,8 +16,8 @@ from jobs import digests as digest_jobs
 from service.models import SlackPost
 from service.models.digests import StoredDigest
 from service.web.extensions import runtime_of
+from tests.digests.conftest import BOT_TOKEN, SIGNING_SECRET, Seed
 from tests.pipeline.helpers import run_jobs
-from tests.slack_out.conftest import BOT_TOKEN, SIGNING_SECRET, Seed
 from tests.standins.slack_api import SlackStandIn
 
 WEEK_START = datetime(2026, 11, 23, tzinfo=UTC)

@@ -12,7 +12,7 @@ from jobs import digests as digest_jobs
 from service.models import SlackPost
 from service.models.digests import StoredDigest
 from service.web.extensions import runtime_of
-from tests.slack_out.conftest import Seed
+from tests.digests.conftest import Seed
 from tests.standins.slack_api import SlackStandIn
 
 CLOSED = datetime(2026, 11, 20, 16, tzinfo=UTC)
