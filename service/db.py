@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 
 def normalise_url(url: str) -> str:
@@ -71,15 +73,17 @@ class Database:
         self.engine.dispose()
 
 
-def _fast_json(dbapi_connection: Any, _record: Any) -> None:
+def _fast_json(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # psycopg decodes JSONB itself; orjson does it several times faster than the json module,
     # which matters when a recompute reads a million rows.
+    from psycopg import Connection as PsycopgConnection
     from psycopg.types.json import set_json_loads
 
-    set_json_loads(orjson.loads, dbapi_connection)
+    # Registered only on the psycopg engine, so the DBAPI connection is psycopg's.
+    set_json_loads(orjson.loads, cast("PsycopgConnection[Any]", dbapi_connection))
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # WAL lets the API read while a job writes; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
