@@ -17,7 +17,7 @@ from service.models import SlackPost
 from service.models.digests import StoredDigest
 from service.web.extensions import runtime_of
 from tests.digests.conftest import BOT_TOKEN, SIGNING_SECRET, Seed
-from tests.pipeline.helpers import run_jobs
+from tests.jobs.helpers import run_jobs
 from tests.standins.slack_api import SlackStandIn
 
 WEEK_START = datetime(2026, 11, 23, tzinfo=UTC)

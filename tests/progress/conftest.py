@@ -18,7 +18,8 @@ from service.db import Database
 from service.models import Member, Team, Win
 from service.web.extensions import runtime_of
 from tests.conftest import AppFactory, _empty_tables, post_jira
-from tests.pipeline.helpers import BACKENDS, issue_payload, run_jobs, sprint_object, sprint_payload
+from tests.jobs.helpers import BACKENDS, issue_payload, run_jobs, sprint_object, sprint_payload
+from tests.standins.jira_board import standin as standin
 
 RESOLVED = "webhook-issue-updated-resolved.json"
 MONDAY = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)  # sprint 7 of the helpers runs 9 to 20 November

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from jobs.progress import update_progress
-from tests.pipeline.helpers import run_jobs
+from tests.jobs.helpers import run_jobs
 from tests.progress.conftest import TODAY, day, deliver, opt_out, resolved, team_ids
 
 

@@ -11,7 +11,7 @@ from jobs.progress import request_progress_update, update_progress
 from service.models import Win
 from service.models.progress import StreakStat
 from service.web.extensions import runtime_of
-from tests.pipeline.helpers import run_jobs
+from tests.jobs.helpers import run_jobs
 from tests.progress.conftest import (
     TODAY,
     count_rows,
@@ -105,7 +105,7 @@ def test_request_progress_update_goes_through_the_queue_once_per_team(progress_a
 
 
 def test_a_reopened_ticket_retracts_what_only_it_earned(progress_app: Flask) -> None:
-    from tests.pipeline.helpers import issue_payload
+    from tests.jobs.helpers import issue_payload
 
     deliver(progress_app, [sprint_started(), resolved("TES-1", day(0), ("acc-bob", "Bob"))])
     update_progress(team_ids(progress_app), TODAY)

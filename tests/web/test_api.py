@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from service.models import Member
 from service.web.extensions import runtime_of
 from tests.conftest import AppFactory, post_jira
-from tests.pipeline.helpers import issue_payload, run_jobs
+from tests.jobs.helpers import issue_payload, run_jobs
 
 T0 = 1_763_900_000_000
 RESOLVED = "webhook-issue-updated-resolved.json"

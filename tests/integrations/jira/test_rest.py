@@ -13,8 +13,8 @@ from jira import JIRA, JIRAError
 from integrations.jira import rest
 from service.domain.events import SprintAction, StatusCategory
 from service.settings import Settings
-from tests.jira_rest.conftest import BOARD, jira_settings
 from tests.standins.jira_api import JiraStandIn
+from tests.standins.jira_board import BOARD, jira_settings
 
 
 @pytest.fixture

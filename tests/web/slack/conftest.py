@@ -19,7 +19,7 @@ from service.models import Team
 from service.teams.registry import create_team
 from service.web.extensions import runtime_of
 from tests.conftest import corpus_file
-from tests.pipeline.helpers import run_jobs
+from tests.jobs.helpers import run_jobs
 from tests.standins.slack_api import SlackStandIn
 
 SIGNING_SECRET = "test-slack-signing-secret"

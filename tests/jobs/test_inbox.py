@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import AppFactory, load_jira, post_jira
-from tests.pipeline.helpers import (
+from tests.jobs.helpers import (
     BACKENDS,
     inbox_states,
     issue_payload,

@@ -21,9 +21,9 @@ from service.models import JiraPointsField, SprintScopeItem, SprintScopeSource
 from service.progress import sprint_scope as scope
 from service.web.extensions import runtime_of
 from tests.conftest import AppFactory, post_jira
-from tests.jira_rest.conftest import BOARD, jira_settings
-from tests.pipeline.helpers import issue_payload, run_jobs, sprint_object, sprint_payload
+from tests.jobs.helpers import issue_payload, run_jobs, sprint_object, sprint_payload
 from tests.standins.jira_api import JiraStandIn
+from tests.standins.jira_board import BOARD, jira_settings
 
 START = datetime(2026, 11, 2, 9, tzinfo=UTC)
 BEFORE, AFTER, LATER = START - timedelta(days=1), START + timedelta(hours=1), START + timedelta(days=2)

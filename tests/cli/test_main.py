@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from service.cli.main import main
 from tests.conftest import CORPUS, SECRET, AppFactory
-from tests.pipeline.helpers import run_jobs
+from tests.jobs.helpers import run_jobs
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from jobs.queue import RQJobQueue
 from jobs.schedule import Scheduler, build_scheduler
 from service.web.extensions import runtime_of
 from tests.conftest import AppFactory, post_jira
-from tests.pipeline.helpers import inbox_states, issue_payload
+from tests.jobs.helpers import inbox_states, issue_payload
 
 
 def test_scheduler_sweeps_the_inbox_once_per_period(make_app: AppFactory, redis_url: str) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from service.models.slack import slack_bots, slack_installations
 from service.web.extensions import runtime_of
 from service.web.slack.bolt_app import BOT_SCOPES
-from tests.slack.conftest import SIGNING_SECRET, SlackSender, event_payload, eventually
 from tests.standins.slack_api import SlackStandIn
+from tests.web.slack.conftest import SIGNING_SECRET, SlackSender, event_payload, eventually
 
 KEY = Fernet.generate_key().decode()
 ACME = "T0ACME"
@@ -165,7 +165,7 @@ def test_the_manifest_asks_for_exactly_the_scopes_the_install_requests() -> None
 
     from service.web.slack.bolt_app import BOT_SCOPES
 
-    text = (Path(__file__).resolve().parents[2] / "slack-app-manifest.yml").read_text()
+    text = (Path(__file__).resolve().parents[3] / "slack-app-manifest.yml").read_text()
     # No YAML library in the project: the lists we check are simple "- item  # comment" lines.
     bot_scopes = text.split("    bot:\n", 1)[1].split("settings:", 1)[0]
     listed = [

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from service.models import ChannelLink, Member, Win
 from service.web.extensions import runtime_of
-from tests.pipeline.helpers import run_jobs
-from tests.slack.conftest import (
+from tests.jobs.helpers import run_jobs
+from tests.standins.slack_api import SlackStandIn
+from tests.web.slack.conftest import (
     BOT_TOKEN,
     CHANNEL,
     SIGNING_SECRET,
@@ -20,7 +21,6 @@ from tests.slack.conftest import (
     add_team,
     team,
 )
-from tests.standins.slack_api import SlackStandIn
 
 
 def links(app: Flask) -> list[ChannelLink]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from service.models import Win
 from service.web.extensions import runtime_of
-from tests.slack.conftest import CHANNEL, USER, SlackSender, eventually, load_json, wait_for
+from tests.web.slack.conftest import CHANNEL, USER, SlackSender, eventually, load_json, wait_for
 
 MESSAGE_TS = "1583636382.000300"
 

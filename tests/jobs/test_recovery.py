@@ -8,7 +8,7 @@ from jobs.worker import run_worker
 from service.settings import Settings
 from service.web.extensions import runtime_of
 from tests.conftest import AppFactory, post_jira
-from tests.pipeline.helpers import inbox_states, issue_payload, run_jobs, wins
+from tests.jobs.helpers import inbox_states, issue_payload, run_jobs, wins
 
 T0 = 1_763_900_000_000
 RESOLVED = "webhook-issue-updated-resolved.json"

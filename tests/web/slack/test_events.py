@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from service.models import Cheer, InboundEvent, Member, SlackPost, Sprint, Win
 from service.web.extensions import runtime_of
-from tests.pipeline.helpers import run_jobs
-from tests.slack.conftest import (
+from tests.jobs.helpers import run_jobs
+from tests.web.slack.conftest import (
     CHANNEL,
     SIGNING_SECRET,
     USER,
@@ -240,7 +240,7 @@ def test_app_home_links_someone_jira_knows_by_email(slack_app: Flask, slack: Sla
 
 
 def test_connect_links_jira_people_to_slack_users_by_email(slack_app: Flask, slack: SlackSender) -> None:
-    from tests.slack.conftest import add_team
+    from tests.web.slack.conftest import add_team
 
     add_team(slack_app)
     slack.standin.add_user("U0CAROL", email="carol@example.com")
@@ -266,8 +266,8 @@ def test_new_jira_people_are_matched_to_slack_users_by_email_after_a_batch(
     """Nobody has to run a command: a batch that brings a new person with an email links them."""
     from service.teams.registry import attach
     from tests.conftest import post_jira
-    from tests.pipeline.helpers import issue_payload
-    from tests.slack.conftest import add_team
+    from tests.jobs.helpers import issue_payload
+    from tests.web.slack.conftest import add_team
 
     add_team(slack_app, slug="tes", name="Test")
     with runtime_of(slack_app).database.transaction() as session:

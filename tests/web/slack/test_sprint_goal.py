@@ -16,8 +16,8 @@ from service.digests import sprint_goal
 from service.models import Member, Sprint, Win
 from service.teams.registry import create_team
 from service.web.extensions import runtime_of
-from tests.pipeline.helpers import run_jobs
-from tests.slack.conftest import CHANNEL, USER, WORKSPACE, SlackSender, eventually, load_json
+from tests.jobs.helpers import run_jobs
+from tests.web.slack.conftest import CHANNEL, USER, WORKSPACE, SlackSender, eventually, load_json
 
 CLOSED_AT = datetime(2026, 11, 20, 16, tzinfo=UTC)
 SPRINT_NAME = "Sprint <42> & co"

@@ -15,8 +15,8 @@ from service.cli.main import main
 from service.models import Base, Win
 from service.web.extensions import runtime_of
 from tests.conftest import AppFactory
-from tests.jira_rest.conftest import BOARD, jira_env
 from tests.standins.jira_api import JiraStandIn
+from tests.standins.jira_board import BOARD, jira_env
 
 SPRINT1_START = datetime(2026, 7, 6, 9, tzinfo=UTC)
 
