@@ -5,37 +5,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from service.cli.common import settings_or_exit, transaction
 from service.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as error:
-        raise click.ClickException(str(error)) from None
-
-
-@contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
-    from service.db import Database
-
-    database = Database(settings.database_url)
-    try:
-        with database.transaction() as session:
-            yield session
-    finally:
-        database.dispose()
 
 
 @click.group()
@@ -58,7 +39,7 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
     """Serve the webhooks, the Slack endpoints and the JSON API with gunicorn."""
     from service.cli.serve import run_gunicorn
 
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         settings.require_production_secrets()
     except SettingsError as error:
@@ -89,7 +70,7 @@ def worker(burst: bool, fork: bool) -> None:
     """Run an RQ worker: sweeps the inbox at start-up, then processes jobs."""
     from jobs.worker import run_worker
 
-    settings = _settings()
+    settings = settings_or_exit()
     if settings.in_process_jobs:
         raise click.ClickException(
             "SPRINTWINS_REDIS_URL is not set: in the embedded mode jobs run inside `serve`"
@@ -102,7 +83,7 @@ def scheduler() -> None:
     """Run the scheduler: enqueues periodic work (the inbox sweep) once per period."""
     from jobs.schedule import run_scheduler
 
-    settings = _settings()
+    settings = settings_or_exit()
     if settings.in_process_jobs:
         raise click.ClickException("SPRINTWINS_REDIS_URL is not set: the scheduler needs Redis")
     run_scheduler(settings)
@@ -120,7 +101,7 @@ def db() -> None:
 @click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations (SQLite or PostgreSQL)."""
-    _upgrade(_settings(), revision=revision)
+    _upgrade(settings_or_exit(), revision=revision)
 
 
 @db.command("current")
@@ -129,7 +110,7 @@ def db_current() -> None:
     from service import migrate
     from service.db import Database
 
-    database = Database(_settings().database_url)
+    database = Database(settings_or_exit().database_url)
     click.echo(migrate.current_revision(database) or "(empty database)")
 
 
@@ -159,7 +140,7 @@ def team() -> None:
 def team_list(as_json: bool) -> None:
     from service.teams import registry as teams
 
-    with _session(_settings()) as session:
+    with transaction() as session:
         rows = [teams.team_summary(t) for t in teams.list_teams(session)]
     if as_json:
         click.echo(json.dumps({"teams": rows}, indent=2))
@@ -178,7 +159,7 @@ def _team_command(action: Callable[[Session], object]) -> None:
     from service.teams.registry import TeamError
 
     try:
-        with _session(_settings()) as session:
+        with transaction() as session:
             result = action(session)
             click.echo(result)
     except TeamError as error:
@@ -272,7 +253,7 @@ def events_replay(files: tuple[Path, ...], url: str | None, secret: str | None) 
     """Sign Jira payload files and POST them to a running server, one delivery each."""
     from service.cli.replay import replay_files
 
-    target = url or _settings().public_url.rstrip("/") + "/webhooks/jira"
+    target = url or settings_or_exit().public_url.rstrip("/") + "/webhooks/jira"
     results = replay_files(list(files), target, secret, echo=click.echo)
     failed = [r for r in results if not 200 <= r.status < 300]
     click.echo(f"{len(results) - len(failed)} of {len(results)} accepted by {target}")
@@ -291,7 +272,7 @@ def inbox_status(as_json: bool) -> None:
     """Counts by state, and the age of the oldest unprocessed delivery."""
     from service.intake import inbox
 
-    with _session(_settings()) as session:
+    with transaction() as session:
         result = inbox.status(session)
     age = result.oldest_pending_age_seconds(datetime.now(UTC))
     if as_json:
@@ -309,7 +290,7 @@ def inbox_sweep() -> None:
     from jobs.inbox import sweep_inbox
     from jobs.queue import InProcessJobQueue
 
-    rt = runtime.install(runtime.Runtime.from_settings(_settings()))
+    rt = runtime.install(runtime.Runtime.from_settings(settings_or_exit()))
     result = sweep_inbox()
     if isinstance(rt.queue, InProcessJobQueue):
         rt.queue.wait_idle(timeout=600)

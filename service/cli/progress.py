@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,32 +11,16 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session
 
+from service.cli.common import transaction
 from service.domain.team_rules import TeamRulesError
 from service.progress import admin as progress_admin
-from service.settings import Settings, SettingsError
 from service.teams import registry as teams
-
-
-@contextmanager
-def _transaction() -> Iterator[Session]:
-    from service.db import Database
-
-    try:
-        settings = Settings.from_env()
-    except SettingsError as error:
-        raise click.ClickException(str(error)) from None
-    database = Database(settings.database_url)
-    try:
-        with database.transaction() as session:
-            yield session
-    finally:
-        database.dispose()
 
 
 def _run(action: Callable[[Session], Any]) -> Any:
     """Run ``action`` in one transaction; domain refusals become clear CLI errors (exit 1)."""
     try:
-        with _transaction() as session:
+        with transaction() as session:
             return action(session)
     except TeamRulesError as error:
         problems = "\n".join(f"  - {p}" for p in error.problems)

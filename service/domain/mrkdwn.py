@@ -76,17 +76,26 @@ def mention(slack_user_id: str) -> str:
     return f"<@{slack_user_id}>"
 
 
-def truncate_plain(text: str, limit: int, ellipsis: str = "…") -> str:
-    """Shorten raw (unescaped) text to at most ``limit`` characters, ending with ``ellipsis``.
-
-    For raw text only: ``truncate`` would treat a literal ``<`` in raw text as an open token.
-    """
+def _without_cutting(text: str, limit: int, ellipsis: str) -> str | None:
+    """What shortening gives without cutting ``text``: itself if it fits, the clipped ellipsis if
+    nothing else does; None when ``text`` must be cut."""
     if limit < 1:
         raise ValueError("limit must be at least 1")
     if len(text) <= limit:
         return text
     if len(ellipsis) >= limit:
         return ellipsis[:limit]
+    return None
+
+
+def truncate_plain(text: str, limit: int, ellipsis: str = "…") -> str:
+    """Shorten raw (unescaped) text to at most ``limit`` characters, ending with ``ellipsis``.
+
+    For raw text only: ``truncate`` would treat a literal ``<`` in raw text as an open token.
+    """
+    short = _without_cutting(text, limit, ellipsis)
+    if short is not None:
+        return short
     return text[: limit - len(ellipsis)].rstrip() + ellipsis
 
 
@@ -96,12 +105,9 @@ def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
     Never cuts inside an escape entity (``&amp;``) or inside a ``<…>`` token (link, mention),
     because half of either renders as garbage or, worse, as an unterminated link.
     """
-    if limit < 1:
-        raise ValueError("limit must be at least 1")
-    if len(text) <= limit:
-        return text
-    if len(ellipsis) >= limit:
-        return ellipsis[:limit]
+    short = _without_cutting(text, limit, ellipsis)
+    if short is not None:
+        return short
     cut = limit - len(ellipsis)
     # An entity straddling the cut starts at most len("&amp;") - 1 characters before it.
     window_start = max(0, cut - _LONGEST_ENTITY + 1)
