@@ -29,7 +29,7 @@ from integrations.jira import signature
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
-PAYLOADS = REPO / "service" / "demo_payloads"
+PAYLOADS = REPO / "service" / "cli" / "demo_payloads"
 PYTHON = sys.executable
 
 POSTGRES_ADMIN_URL = os.environ.get(
