@@ -71,6 +71,31 @@ Settings for the long-running pods: the ConfigMap, then the Secret.
 {{- end }}
 
 {{/*
+The database and Redis URLs read from a key of a Secret someone else manages (database.urlSecretName,
+redis.urlSecretName). An env entry wins over envFrom, so these override the chart's Secret.
+Call with (dict "root" $ "redis" true); the migration Job needs only the database.
+*/}}
+{{- define "sprintwins.urlEnv" -}}
+{{- $root := .root }}
+{{- with $root.Values.database.urlSecretName }}
+- name: SPRINTWINS_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $root.Values.database.urlSecretKey }}
+{{- end }}
+{{- if .redis }}
+{{- with $root.Values.redis.urlSecretName }}
+- name: SPRINTWINS_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: {{ $root.Values.redis.urlSecretKey }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 Roll the pods when their settings change (envFrom is read only at start-up).
 */}}
 {{- define "sprintwins.checksums" -}}

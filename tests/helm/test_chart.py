@@ -1,4 +1,4 @@
-"""The Helm chart in ``helm/sprintwins``, checked without a helm binary.
+"""The Helm chart in ``helm/sprintwins``, read as template text (test_rendered.py renders it).
 
 The checks read the chart as text and YAML and hold it to the service's real contracts: the
 commands it runs exist in the CLI, the variables it sets are settings, every ``.Values`` path a
@@ -23,7 +23,7 @@ from service.settings import PREFIX, Settings
 from service.web import health, jira_webhook
 from service.web.slack import routes as slack
 
-CHART = Path(__file__).resolve().parents[1] / "helm" / "sprintwins"
+CHART = Path(__file__).resolve().parents[2] / "helm" / "sprintwins"
 TEMPLATES = CHART / "templates"
 TEMPLATE_FILES = sorted(p for p in TEMPLATES.iterdir() if p.suffix in {".yaml", ".tpl", ".txt"})
 
