@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.domain.json_depth import nests_deeper_than
 from service.domain.mrkdwn import escape_mrkdwn, is_slack_user_id, link, truncate, truncate_plain
 from service.domain.wins import WinVisibility
 
@@ -45,6 +46,8 @@ class CelebrateContext:
 
     @classmethod
     def loads(cls, text: str) -> CelebrateContext:
+        if nests_deeper_than(text, 1):  # ours is one flat object
+            raise ValueError("private_metadata is not ours")
         data = json.loads(text)
         return cls(str(data["t"]), data.get("e"), str(data["c"]), str(data["ts"]))
 
