@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import orjson
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from integrations.jira.parse import PayloadError, parse_event
+from integrations.jira.parse import parse_event
 from jobs import runtime
 from jobs.digests import request_sprint_end
 from jobs.progress import request_progress_update
@@ -79,7 +81,9 @@ def process_inbox(ids: list[int], drain: bool = True) -> dict[str, int]:
     """Process the given pending rows (and, with ``drain``, other pending rows up to a batch).
 
     Idempotent: rows already processed are skipped, and every write is keyed. A failing
-    batch is retried row by row so one poisonous payload cannot hold up the rest.
+    batch is retried row by row, once, so one poisonous payload cannot hold up the rest: a row
+    that fails on its own because of what it holds is parked as failed at once, with its reason;
+    one that fails because the database is away is counted and retried later.
     """
     rt = runtime.current()
     extra = max(0, rt.settings.inbox_batch_size - len(ids)) if drain else 0
@@ -92,11 +96,14 @@ def process_inbox(ids: list[int], drain: bool = True) -> dict[str, int]:
         return result
     except Exception as batch_error:
         if len(ids) <= 1 and not drain:
+            if ids and not _is_transient(batch_error):
+                _park(ids[0], batch_error)
+                return {"rows": 1, "failed": 1}
             _count_failure(ids, batch_error)
             raise
         log.warning("batch failed (%s); retrying its rows one by one", type(batch_error).__name__)
     totals: dict[str, int] = {}
-    failed: list[int] = []
+    failed: list[int] = []  # only transient failures: poison is parked on the spot
     with rt.database.sessions() as session:
         retry_ids = ids or inbox.pending_ids(session)[: rt.settings.inbox_batch_size]
     for row_id in retry_ids:
@@ -110,8 +117,13 @@ def process_inbox(ids: list[int], drain: bool = True) -> dict[str, int]:
                     totals[key] = totals.get(key, 0) + value
             _follow_up(rt.queue, follow_up)
         except Exception as row_error:
-            _count_failure([row_id], row_error)
-            failed.append(row_id)
+            if _is_transient(row_error):
+                _count_failure([row_id], row_error)
+                failed.append(row_id)
+            else:
+                _park(row_id, row_error)
+                for key in ("rows", "failed"):  # a parked row is done with, as a drain counts
+                    totals[key] = totals.get(key, 0) + 1
     if failed:
         raise RuntimeError(f"inbox rows {failed} failed; they will be retried")
     return totals
@@ -161,8 +173,8 @@ def _process_claimed(
             event = parse_event(
                 payload, received_at_ms=int(row.received_at.timestamp() * 1000), points_field=points_field
             )
-        except (PayloadError, ValueError) as error:  # orjson.JSONDecodeError is a ValueError
-            inbox.mark(session, [row.id], InboxState.FAILED, f"{type(error).__name__}: {error}")
+        except Exception as error:  # parsing is pure: whatever it raises, the payload is at fault
+            inbox.mark(session, [row.id], InboxState.FAILED, _reason(error))
             continue
         if event is None:
             ignored.append(row.id)
@@ -195,14 +207,35 @@ def _process_claimed(
     }
 
 
+def _is_transient(error: Exception) -> bool:
+    """An outage, a lock or a race another attempt can get past; anything else is the row's own.
+
+    A unique violation counts as a race (two workers making the same row), not as poison.
+    """
+    return isinstance(error, OperationalError | InterfaceError | PoolTimeout | IntegrityError)
+
+
+def _reason(error: BaseException) -> str:
+    # A driver's message may quote the refused value: a NUL in it would be refused again.
+    return f"{type(error).__name__}: {error}".replace("\x00", "\\x00")
+
+
+def _park(row_id: int, error: Exception) -> None:
+    rt = runtime.current()
+    log.error("inbox row %s parked as failed: %s", row_id, type(error).__name__)
+    try:
+        with rt.database.transaction() as session:
+            inbox.record_failed_attempt(session, row_id, _reason(error), give_up_after=1)
+    except Exception:  # the database itself may be what failed; the row stays pending for a retry
+        log.exception("could not park inbox row %s", row_id)
+
+
 def _count_failure(ids: list[int], error: Exception) -> None:
     rt = runtime.current()
     try:
         with rt.database.transaction() as session:
             for row_id in ids:
-                if inbox.record_failed_attempt(
-                    session, row_id, f"{type(error).__name__}: {error}", GIVE_UP_AFTER
-                ):
+                if inbox.record_failed_attempt(session, row_id, _reason(error), GIVE_UP_AFTER):
                     log.error("inbox row %s parked as failed after %d attempts", row_id, GIVE_UP_AFTER)
     except Exception:  # the database itself may be what failed; RQ's retry will come back
         log.exception("could not record the failed attempt for inbox rows %s", ids)

@@ -2,6 +2,8 @@
 
 Only the envelope is read here (the event name and its timestamp); the payload itself is parsed
 later, by the job that records it, so a slow or failing parse never delays the acknowledgement.
+Both are checked against what the inbox row can hold, so a bad value is refused with a reason
+instead of failing in the database (and, in a group commit, next to good deliveries).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from integrations.jira.parse import KNOWN_EVENTS, event_name, payload_timestamp_ms
+from integrations.jira.parse import KNOWN_EVENTS, PayloadError, event_name, payload_timestamp_ms
+from service.domain.events import EVENT_NAME_MAX
 
 
 class NotAWebhook(ValueError):
@@ -26,7 +29,7 @@ class Envelope:
 
 def read_envelope(body: bytes) -> Envelope:
     try:
-        payload = orjson.loads(body)
+        payload = orjson.loads(body)  # refuses lone surrogates, raw control characters, deep nesting
     except orjson.JSONDecodeError:
         raise NotAWebhook("body is not valid JSON") from None
     if not isinstance(payload, dict):
@@ -34,4 +37,12 @@ def read_envelope(body: bytes) -> Envelope:
     name = event_name(payload)
     if not name:
         raise NotAWebhook("not a Jira webhook: the JSON object has no string 'webhookEvent'")
-    return Envelope(name, name in KNOWN_EVENTS, payload_timestamp_ms(payload))
+    if "\x00" in name:
+        raise NotAWebhook("webhookEvent must not contain NUL characters")
+    if len(name) > EVENT_NAME_MAX:
+        raise NotAWebhook(f"webhookEvent is longer than {EVENT_NAME_MAX} characters")
+    try:
+        timestamp_ms = payload_timestamp_ms(payload)
+    except PayloadError as error:
+        raise NotAWebhook(str(error)) from None
+    return Envelope(name, name in KNOWN_EVENTS, timestamp_ms)

@@ -7,12 +7,36 @@ changelog rather than from event-type names (see the corpus README).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from integrations.jira.fields import (
+    PayloadError,
+    bounded_key,
+    digits,
+    display_text,
+    identifier,
+    integer,
+    mapping,
+    parse_jira_datetime,
+    sequence,
+    sprint_state,
+    string,
+)
 from service.domain.events import (
+    BIGINT_MAX,
+    EMAIL_MAX,
+    KEY_MAX,
+    PERSON_NAME_MAX,
+    PERSON_REF_MAX,
+    PROJECT_NAME_MAX,
+    SPRINT_NAME_MAX,
+    STATUS_NAME_MAX,
+    TIME_ZONE_MAX,
+    TIMESTAMP_MS_MAX,
     DomainEvent,
     IssueChanged,
     IssueCommented,
@@ -28,6 +52,14 @@ ISSUE_EVENTS = {"jira:issue_created", "jira:issue_updated", "jira:issue_deleted"
 COMMENT_EVENTS = {"comment_created", "comment_updated", "comment_deleted"}
 SPRINT_EVENTS = {f"sprint_{action.value}": action for action in SprintAction}
 KNOWN_EVENTS = ISSUE_EVENTS | COMMENT_EVENTS | set(SPRINT_EVENTS)
+__all__ = [
+    "KNOWN_EVENTS",
+    "PayloadError",
+    "event_name",
+    "parse_event",
+    "parse_jira_datetime",
+    "payload_timestamp_ms",
+]
 
 # Story points live in a per-site custom field; these are the ids Jira Cloud and Server
 # templates create most often, tried in order when no field is configured.
@@ -48,8 +80,7 @@ _GREENHOPPER_SPRINT = re.compile(
 _GREENHOPPER_PAIR = re.compile(r"(\w+)=(.*?)(?=,\w+=|$)", re.S)
 
 
-class PayloadError(ValueError):
-    """The payload claims a known event but lacks what that event needs."""
+POINTS_MAX = 1_000_000.0  # no estimate is larger; past it the value is noise, not points
 
 
 def event_name(payload: Mapping[str, Any]) -> str | None:
@@ -58,14 +89,26 @@ def event_name(payload: Mapping[str, Any]) -> str | None:
 
 
 def payload_timestamp_ms(payload: Mapping[str, Any]) -> int | None:
+    """The payload's ``timestamp`` in epoch milliseconds, None when absent.
+
+    Raises PayloadError for anything else: a wrong type, a non-ASCII digit (``int("²")`` fails),
+    or a moment outside 1970-9999 (past it no date column, nor Python, can hold the moment).
+    """
     value = payload.get("timestamp")
-    if isinstance(value, bool):
+    if value is None:
         return None
-    if isinstance(value, int | float):
-        return int(value)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
+    millis: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        millis = value
+    elif isinstance(value, float) and math.isfinite(value):
+        millis = int(value)
+    elif isinstance(value, str):
+        millis = digits(value)
+    if millis is None or not 0 <= millis <= TIMESTAMP_MS_MAX:
+        raise PayloadError(
+            f"timestamp must be milliseconds since 1970 as an integer from 0 to {TIMESTAMP_MS_MAX}"
+        )
+    return millis
 
 
 def parse_event(
@@ -81,19 +124,19 @@ def parse_event(
     if name in ISSUE_EVENTS:
         return _parse_issue_event(payload, name, timestamp_ms, occurred_at, points_field)
     if name in COMMENT_EVENTS:
-        issue = _mapping(payload.get("issue"))
-        key = _str(issue.get("key"))
-        project = _str(_mapping(_mapping(issue.get("fields")).get("project")).get("key"))
+        issue = mapping(payload.get("issue"))
+        key = identifier(issue.get("key"), "issue.key")
+        project = bounded_key(mapping(mapping(issue.get("fields")).get("project")).get("key"))
         if not key:
             raise PayloadError(f"{name} payload has no issue.key")
         return IssueCommented(timestamp_ms, occurred_at, key, project or key.split("-")[0])
     if name in SPRINT_EVENTS:
-        sprint = _mapping(payload.get("sprint"))
+        sprint = mapping(payload.get("sprint"))
         ref = _sprint_from_object(sprint)
         if ref is None or ref.jira_id is None:
-            raise PayloadError(f"{name} payload has no sprint.id")
+            raise PayloadError(f"{name} payload has no sprint.id (an integer from 0 to {BIGINT_MAX})")
         return SprintChanged(
-            timestamp_ms, occurred_at, SPRINT_EVENTS[name], ref, _site_of(_str(sprint.get("self")))
+            timestamp_ms, occurred_at, SPRINT_EVENTS[name], ref, _site_of(string(sprint.get("self")))
         )
     return None
 
@@ -105,31 +148,31 @@ def _parse_issue_event(
     occurred_at: datetime,
     points_field: str | None,
 ) -> IssueChanged:
-    issue = _mapping(payload.get("issue"))
-    fields = _mapping(issue.get("fields"))
-    key = _str(issue.get("key"))
+    issue = mapping(payload.get("issue"))
+    fields = mapping(issue.get("fields"))
+    key = identifier(issue.get("key"), "issue.key")
     if not key:
         raise PayloadError(f"{name} payload has no issue.key")
-    project = _mapping(fields.get("project"))
-    project_key = _str(project.get("key")) or key.rsplit("-", 1)[0]
-    status = _mapping(fields.get("status"))
+    project = mapping(fields.get("project"))
+    project_key = bounded_key(project.get("key")) or key.rsplit("-", 1)[0]
+    status = mapping(fields.get("status"))
     category = _status_category(status)
-    issue_type = _mapping(fields.get("issuetype"))
+    issue_type = mapping(fields.get("issuetype"))
     changelog_items = _changelog_items(payload)
-    site = _site_of(_str(issue.get("self"))) or ""
+    site = _site_of(string(issue.get("self"))) or ""
     return IssueChanged(
         timestamp_ms=timestamp_ms,
         occurred_at=occurred_at,
         site=site,
-        issue_id=_str(issue.get("id")) or key,
+        issue_id=identifier(issue.get("id"), "issue.id") or key,
         issue_key=key,
         project_key=project_key,
-        project_name=_str(project.get("name")),
-        summary=_str(fields.get("summary")) or "",
-        issue_type=_str(issue_type.get("name")),
+        project_name=display_text(project.get("name"), PROJECT_NAME_MAX),
+        summary=string(fields.get("summary")) or "",
+        issue_type=display_text(issue_type.get("name"), KEY_MAX),
         is_subtask=issue_type.get("subtask") is True,
-        labels=tuple(label for label in _sequence(fields.get("labels")) if isinstance(label, str)),
-        status_name=_str(status.get("name")),
+        labels=tuple(label for label in map(string, sequence(fields.get("labels"))) if label),
+        status_name=display_text(status.get("name"), STATUS_NAME_MAX),
         status_category=category,
         resolution=_resolution(fields),
         points=_points(fields, points_field),
@@ -146,7 +189,7 @@ def _parse_issue_event(
 
 
 def _status_category(status: Mapping[str, Any]) -> StatusCategory:
-    key = _str(_mapping(status.get("statusCategory")).get("key"))
+    key = string(mapping(status.get("statusCategory")).get("key"))
     try:
         return StatusCategory(key) if key else StatusCategory.UNKNOWN
     except ValueError:
@@ -156,7 +199,7 @@ def _status_category(status: Mapping[str, Any]) -> StatusCategory:
 def _resolution(fields: Mapping[str, Any]) -> str | None:
     resolution = fields.get("resolution")
     if isinstance(resolution, Mapping):
-        return _str(resolution.get("name")) or _str(resolution.get("id")) or "resolved"
+        return string(resolution.get("name")) or string(resolution.get("id")) or "resolved"
     if isinstance(resolution, str) and resolution:
         return resolution
     return None
@@ -168,27 +211,31 @@ def _points(fields: Mapping[str, Any], configured: str | None) -> float | None:
         value = fields.get(field_id)
         if isinstance(value, bool):
             continue
-        if isinstance(value, int | float):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                continue
+        try:
+            points = float(value) if isinstance(value, int | float | str) else None
+        except (ValueError, OverflowError):
+            continue
+        if points is not None and math.isfinite(points) and abs(points) <= POINTS_MAX:
+            return points
     return None
 
 
 def _person(raw: Any) -> Person | None:
     if not isinstance(raw, Mapping):
         return None
-    ref = _str(raw.get("accountId")) or _str(raw.get("key")) or _str(raw.get("name"))
+    ref = string(raw.get("accountId")) or string(raw.get("key")) or string(raw.get("name"))
     if not ref:
         return None
+    if len(ref) > PERSON_REF_MAX:  # cutting it could merge two people into one member
+        raise PayloadError(f"a person's accountId is longer than {PERSON_REF_MAX} characters")
+    email = string(raw.get("emailAddress"))
+    name = display_text(raw.get("displayName"), PERSON_NAME_MAX)
+    name = name or display_text(raw.get("name"), PERSON_NAME_MAX)
     return Person(
         ref=ref,
-        display_name=_str(raw.get("displayName")) or _str(raw.get("name")),
-        email=_str(raw.get("emailAddress")),
-        time_zone=_str(raw.get("timeZone")),
+        display_name=name,
+        email=email if email and len(email) <= EMAIL_MAX else None,  # longer is no address
+        time_zone=display_text(raw.get("timeZone"), TIME_ZONE_MAX),
     )
 
 
@@ -224,11 +271,11 @@ def _sprint_from_any(item: Any) -> SprintRef | None:
             return None
         pairs = {k: (None if v == "<null>" else v) for k, v in _GREENHOPPER_PAIR.findall(match.group(1))}
         return SprintRef(
-            jira_id=_int(pairs.get("id")),
-            name=pairs.get("name"),
-            state=(pairs.get("state") or "").lower() or None,
-            board_id=_int(pairs.get("rapidViewId")),
-            goal=pairs.get("goal") or None,
+            jira_id=integer(pairs.get("id")),
+            name=display_text(pairs.get("name"), SPRINT_NAME_MAX),
+            state=sprint_state(pairs.get("state")),
+            board_id=integer(pairs.get("rapidViewId")),
+            goal=string(pairs.get("goal")) or None,
             start_at=parse_jira_datetime(pairs.get("startDate")),
             end_at=parse_jira_datetime(pairs.get("endDate")),
             completed_at=parse_jira_datetime(pairs.get("completeDate")),
@@ -240,13 +287,13 @@ def _sprint_from_object(sprint: Mapping[str, Any]) -> SprintRef | None:
     if not sprint:
         return None
     return SprintRef(
-        jira_id=_int(sprint.get("id")),
-        name=_str(sprint.get("name")),
-        state=(_str(sprint.get("state")) or "").lower() or None,
-        board_id=_int(sprint.get("originBoardId"))
-        or _int(sprint.get("boardId"))
-        or _int(sprint.get("rapidViewId")),
-        goal=_str(sprint.get("goal")) or None,
+        jira_id=integer(sprint.get("id")),
+        name=display_text(sprint.get("name"), SPRINT_NAME_MAX),
+        state=sprint_state(sprint.get("state")),
+        board_id=integer(sprint.get("originBoardId"))
+        or integer(sprint.get("boardId"))
+        or integer(sprint.get("rapidViewId")),
+        goal=string(sprint.get("goal")) or None,
         start_at=parse_jira_datetime(sprint.get("startDate")),
         end_at=parse_jira_datetime(sprint.get("endDate")),
         completed_at=parse_jira_datetime(sprint.get("completeDate")),
@@ -254,17 +301,17 @@ def _sprint_from_object(sprint: Mapping[str, Any]) -> SprintRef | None:
 
 
 def _changelog_items(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    items = _mapping(payload.get("changelog")).get("items")
-    return [item for item in _sequence(items) if isinstance(item, Mapping)]
+    items = mapping(payload.get("changelog")).get("items")
+    return [item for item in sequence(items) if isinstance(item, Mapping)]
 
 
 def _item_field(item: Mapping[str, Any]) -> str:
-    return (_str(item.get("fieldId")) or _str(item.get("field")) or "").lower()
+    return (string(item.get("fieldId")) or string(item.get("field")) or "").lower()
 
 
 def _sprint_move(items: Sequence[Mapping[str, Any]]) -> SprintMove | None:
     for item in items:
-        if (_str(item.get("field")) or "").lower() != "sprint":
+        if (string(item.get("field")) or "").lower() != "sprint":
             continue
         from_ids, to_ids = _id_list(item.get("from")), _id_list(item.get("to"))
         from_names, to_names = _name_list(item.get("fromString")), _name_list(item.get("toString"))
@@ -280,13 +327,14 @@ def _sprint_move(items: Sequence[Mapping[str, Any]]) -> SprintMove | None:
 def _id_list(raw: Any) -> list[int]:
     if not isinstance(raw, str):
         return []
-    return [int(part) for part in (p.strip() for p in raw.split(",")) if part.isdigit()]
+    return [i for i in map(integer, raw.split(",")) if i is not None]
 
 
 def _name_list(raw: Any) -> list[str]:
-    if not isinstance(raw, str) or not raw.strip():
+    text = string(raw)
+    if not text or not text.strip():
         return []
-    return [part.strip() for part in raw.split(",") if part.strip()]
+    return [part.strip()[:SPRINT_NAME_MAX] for part in text.split(",") if part.strip()]
 
 
 def _site_of(self_url: str | None) -> str | None:
@@ -294,50 +342,3 @@ def _site_of(self_url: str | None) -> str | None:
     if not self_url or "/rest/" not in self_url:
         return None
     return self_url.split("/rest/", 1)[0].rstrip("/")
-
-
-def parse_jira_datetime(raw: Any) -> datetime | None:
-    """Jira writes ``2019-02-15T19:01:52.971-0800``, ISO with ``Z``, or epoch millis."""
-    if raw is None or isinstance(raw, bool):
-        return None
-    if isinstance(raw, int | float):
-        return datetime.fromtimestamp(raw / 1000, tz=UTC)
-    if not isinstance(raw, str) or not raw.strip():
-        return None
-    text = raw.strip()
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
-        except ValueError:
-            return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _sequence(value: Any) -> Sequence[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None

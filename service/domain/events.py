@@ -7,7 +7,26 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+
+# The bounds every event field is held to, so that whatever the outside world sends, an event
+# always fits the columns it is stored in (a test checks these against the tables). Identifiers
+# past their bound are refused, display text is cut, integers stay within a signed 64-bit column
+# and moments within the years every database and Python's datetime can represent.
+EVENT_NAME_MAX = 100  # an inbox row's event type
+KEY_MAX = 64  # issue keys, issue ids, project keys, issue types
+STATUS_NAME_MAX = 100
+PERSON_REF_MAX = 128  # a Jira accountId, user key or name
+PERSON_NAME_MAX = 200
+EMAIL_MAX = 320
+TIME_ZONE_MAX = 64
+PROJECT_NAME_MAX = 200  # the name of the team a new project gets
+SPRINT_NAME_MAX = 200
+SPRINT_STATE_MAX = 16
+BIGINT_MAX = 2**63 - 1
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+TIMESTAMP_MS_MAX = 253_402_300_799_999  # LATEST in milliseconds since the epoch
 
 
 class StatusCategory(enum.StrEnum):

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Row, Table, func, select, update
+from sqlalchemy import Connection, Row, String, Table, func, select, update
 from sqlalchemy.orm import Session
 
 from service.models import InboundEvent, InboxState, utcnow
 from service.models.upsert import insert_one_returning_id
 
 INBOX = cast(Table, InboundEvent.__table__)  # the declarative attribute is typed as a FromClause
+DELIVERY_ID_MAX = cast(String, INBOX.c.delivery_id.type).length or 200
 
 # A claimed inbox row: (id, body, received_at).
 ClaimedRow = Row[int, str, datetime]

@@ -22,7 +22,7 @@ from typing import Any, cast
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
@@ -134,14 +134,16 @@ class InboxWriter:
     def _write(self, group: Sequence[_Waiting]) -> None:
         try:
             self._write_together(group)
-        except DBAPIError as error:
-            if len(group) == 1 or isinstance(error, OperationalError):
-                raise
+        except Exception as error:
+            # Not only the driver's errors: SQLite's binding raises a bare OverflowError for an
+            # integer past 64 bits, which must not fail the group either.
+            if len(group) == 1 or isinstance(error, OperationalError | InterfaceError):
+                raise  # an outage fails every row alike: no point writing them one by one
             # One bad row must not fail its neighbours: write each on its own and let it answer.
             for waiting in group:
                 try:
                     self._write_together([waiting])
-                except DBAPIError as single_error:
+                except Exception as single_error:
                     waiting.error = single_error
 
     def _write_together(self, group: Sequence[_Waiting]) -> None:

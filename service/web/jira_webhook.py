@@ -10,14 +10,14 @@ import logging
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from integrations.jira import signature
 from integrations.jira.envelope import NotAWebhook, read_envelope
 from jobs.inbox import drain_requests
 from jobs.queue import QueueUnavailable
 from jobs.runtime import Runtime
-from service.intake.inbox import Delivery
+from service.intake.inbox import DELIVERY_ID_MAX, Delivery
 from service.models import InboxState
 from service.web.errors import json_error
 from service.web.extensions import runtime_of
@@ -48,10 +48,13 @@ def receive() -> tuple[Response, int]:
         envelope = read_envelope(body)
     except NotAWebhook as error:
         return json_error(400, str(error))
+    delivery_id = request.headers.get(DELIVERY_HEADER)
+    if delivery_id is not None and (problem := _delivery_id_problem(delivery_id)):
+        return json_error(400, f"{DELIVERY_HEADER} {problem}")
 
     delivery = Delivery.received(
         "jira",
-        request.headers.get(DELIVERY_HEADER),
+        delivery_id,
         body,
         envelope.event_name,
         envelope.timestamp_ms,
@@ -59,7 +62,8 @@ def receive() -> tuple[Response, int]:
     )
     try:
         stored = rt.inbox_writer.store(delivery)  # returns once the row is committed
-    except DBAPIError as error:  # OperationalError (database down) among them
+    except (OperationalError, InterfaceError) as error:  # the database is down or unreachable
+        # Only an outage: the input was checked above, so any other error is ours, a logged 500.
         log.error("inbox unavailable: %s", type(error).__name__)
         response, status = json_error(503, "storage is unavailable; retry later")
         response.headers["Retry-After"] = "30"
@@ -78,3 +82,15 @@ def receive() -> tuple[Response, int]:
         "state": delivery.state,
     }
     return Response(orjson.dumps(answer), status=202, mimetype="application/json"), 202
+
+
+def _delivery_id_problem(delivery_id: str) -> str | None:
+    """Why the delivery id cannot key an inbox row, if it cannot: it must fit, and be printable.
+
+    Cutting a long id would make two deliveries one; a NUL cannot be stored in a text column.
+    """
+    if len(delivery_id) > DELIVERY_ID_MAX:
+        return f"is longer than {DELIVERY_ID_MAX} characters"
+    if not delivery_id.isprintable():
+        return "must not contain control characters"
+    return None

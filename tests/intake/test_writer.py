@@ -157,3 +157,25 @@ def test_a_stored_timestamp_reads_back_as_utc_on_sqlite(make_app: AppFactory) ->
         received = session.scalar(select(InboundEvent.received_at))
     assert received is not None and received.utcoffset() is not None
     assert abs(received.timestamp() - before) < 5
+
+
+@pytest.mark.parametrize(
+    ("backend", "bad"),
+    [
+        # SQLite's binding raises a bare OverflowError, not a driver error, past 64 bits.
+        ("sqlite", Delivery("jira", "bad", "jira:issue_updated", "{}", 2**63)),
+        ("postgres", Delivery("jira", "bad", "jira:issue_updated", "{}", 2**63)),
+        ("postgres", delivery("bad", body="nul \x00 byte")),
+    ],
+)
+def test_a_value_the_database_refuses_fails_alone_not_its_group(
+    make_app: AppFactory, backend: str, bad: Delivery
+) -> None:
+    """Whatever the database or its driver raises for one row, its group's other rows are stored."""
+    app = make_app(backend)
+    writer = runtime_of(app).inbox_writer
+    with pytest.raises(Exception) as raised:
+        writer.store_group([delivery("good-1"), bad, delivery("good-2")])
+    assert not isinstance(raised.value, AssertionError)
+    assert sorted(stored_rows(app)) == ["good-1", "good-2"]
+    assert writer.store(delivery("good-3")).new  # and the writer goes on

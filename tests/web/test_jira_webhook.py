@@ -153,9 +153,10 @@ def test_health_and_readiness(client: FlaskClient) -> None:
 
 
 def test_readiness_reports_redis_down(make_app: AppFactory) -> None:
+    # Ready means "can acknowledge": deliveries are stored while Redis is down and swept later.
     app = make_app("sqlite", redis="redis://127.0.0.1:1/0")
     ready = app.test_client().get("/readyz")
-    assert ready.status_code == 503
+    assert ready.status_code == 200 and ready.json["status"] == "degraded"
     assert ready.json["checks"]["redis"].startswith("unavailable")
 
 
@@ -170,3 +171,103 @@ def test_inbox_row_count_matches(make_app: AppFactory) -> None:
         )
     with runtime_of(app).database.sessions() as session:
         assert session.scalar(select(func.count()).select_from(InboundEvent)) == 5
+
+
+# -- bad values at the edge: a 400 naming the field, never a 5xx, on either database ----------------------
+
+RESOLVED = "webhook-issue-updated-resolved.json"
+
+
+def _with(**changes: object) -> dict[str, object]:
+    payload = load_jira(RESOLVED)
+    payload.update(changes)
+    return payload
+
+
+BAD_ENVELOPES = [
+    pytest.param(_with(timestamp="²"), "timestamp", id="superscript-digit"),
+    pytest.param(_with(timestamp=2**63), "timestamp", id="2^63"),
+    pytest.param(_with(timestamp=2**64 - 1), "timestamp", id="2^64-1"),
+    pytest.param(_with(timestamp=253_402_300_800_000), "timestamp", id="year-10000"),
+    pytest.param(_with(timestamp=-1), "timestamp", id="negative"),
+    pytest.param(_with(timestamp=1e300), "timestamp", id="huge-float"),
+    pytest.param(_with(timestamp="soon"), "timestamp", id="word"),
+    pytest.param(_with(timestamp=True), "timestamp", id="boolean"),
+    pytest.param(_with(timestamp={"ms": 1}), "timestamp", id="object"),
+    pytest.param(_with(webhookEvent="jira:issue_updated\x00"), "webhookEvent", id="nul-known"),
+    pytest.param(_with(webhookEvent="\x00"), "webhookEvent", id="nul-only"),
+    pytest.param(_with(webhookEvent="e" * 101), "webhookEvent", id="event-too-long"),
+]
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("payload", "field"), BAD_ENVELOPES)
+def test_bad_envelope_values_get_400_naming_the_field(
+    make_app: AppFactory, backend: str, payload: dict[str, object], field: str
+) -> None:
+    app = make_app(backend)
+    response = post_jira(app.test_client(), payload, delivery_id="bad-1")
+    assert response.status_code == 400, response.json
+    assert field in response.json["error"]
+    assert inbox_rows(app) == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    ("delivery_id", "problem"),
+    [("d\x00-1", "control characters"), ("d\x1b[2J", "control characters"), ("d" * 201, "longer than 200")],
+)
+def test_bad_delivery_ids_get_400_naming_the_header(
+    make_app: AppFactory, backend: str, delivery_id: str, problem: str
+) -> None:
+    app = make_app(backend)
+    response = post_jira(app.test_client(), load_jira(RESOLVED), delivery_id=delivery_id)
+    assert response.status_code == 400
+    assert "X-Atlassian-Webhook-Identifier" in response.json["error"]
+    assert problem in response.json["error"]
+    assert inbox_rows(app) == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_values_at_the_bounds_are_accepted(make_app: AppFactory, backend: str) -> None:
+    app = make_app(backend)
+    client = app.test_client()
+    latest = post_jira(client, _with(timestamp=253_402_300_799_999), delivery_id="d" * 200)
+    as_text = post_jira(client, _with(timestamp="1550286940507"), delivery_id="text")
+    untimed = post_jira(client, _with(timestamp=None), delivery_id="untimed")
+    unknown = post_jira(client, _with(webhookEvent="e" * 100), delivery_id="unknown-event")
+    assert [r.status_code for r in (latest, as_text, untimed, unknown)] == [202] * 4
+    rows = {row.delivery_id: row for row in inbox_rows(app)}
+    assert rows["d" * 200].payload_ts_ms == 253_402_300_799_999
+    assert rows["text"].payload_ts_ms == 1550286940507
+    assert rows["untimed"].payload_ts_ms is None
+    assert rows["unknown-event"].state == "ignored"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_poison_deliveries_never_fail_their_concurrent_neighbours(make_app: AppFactory, backend: str) -> None:
+    """Good and bad deliveries at once: every good one is stored and answered 202, every bad one 400."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = make_app(backend)
+    good = load_jira(RESOLVED)
+    poisons = [
+        (_with(timestamp=2**63), None),
+        (_with(timestamp="²"), None),
+        (_with(webhookEvent="jira:issue_updated\x00"), None),
+        (good, "nul\x00id"),
+    ]
+    work: list[tuple[dict[str, object], str | None, bool]] = [(good, f"good-{n}", True) for n in range(60)]
+    for n, (payload, delivery_id) in enumerate(poisons * 5):
+        work.insert(n * 3, (payload, delivery_id or f"bad-{n}", False))
+
+    def post(item: tuple[dict[str, object], str | None, bool]) -> tuple[bool, int]:
+        payload, delivery_id, is_good = item
+        return is_good, post_jira(app.test_client(), payload, delivery_id=delivery_id).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(post, work))
+    assert [status for is_good, status in answers if is_good] == [202] * 60
+    assert [status for is_good, status in answers if not is_good] == [400] * 20
+    assert sorted(row.delivery_id for row in inbox_rows(app)) == sorted(f"good-{n}" for n in range(60))

@@ -276,3 +276,114 @@ def test_hostile_fields_never_crash_the_parser(fields: dict[str, Any]) -> None:
     }
     event = parse(payload)
     assert isinstance(event, IssueChanged) and event.issue_key == "ABC-1"
+
+
+# -- every field bounded: whatever arrives, the event fits the columns it is stored in ---------------------
+
+
+def resolved_with(**fields: Any) -> dict[str, Any]:
+    payload = copy.deepcopy(load_jira("webhook-issue-updated-resolved.json"))
+    payload["issue"]["fields"].update(fields)
+    return payload
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["²", "١٢٣", 2**63, 2**64 - 1, -1, 253_402_300_800_000, 1e300, "x", True, [], {}]
+)
+def test_a_bad_timestamp_is_a_payload_error_naming_it(timestamp: Any) -> None:
+    payload = dict(load_jira("webhook-issue-updated-resolved.json"), timestamp=timestamp)
+    with pytest.raises(PayloadError, match="timestamp"):
+        parse(payload)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        10**17,
+        -(10**17),
+        2**63,
+        1e308,
+        float("inf"),
+        float("nan"),
+        "99999999999999999999",
+        "²",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+        "1969-12-31T23:59:59Z",
+    ],
+)
+def test_dates_outside_1970_to_9999_read_as_unknown(raw: Any) -> None:
+    assert parse_jira_datetime(raw) is None
+    event = parse(resolved_with(created=raw))
+    assert isinstance(event, IssueChanged) and event.created_at is None
+
+
+def test_nul_is_stripped_from_every_stored_string() -> None:
+    payload = resolved_with(
+        summary="fix\x00 it",
+        labels=["a\x00b", "\x00"],
+        assignee={"accountId": "acc\x00-1", "displayName": "Ada\x00", "emailAddress": "a\x00@x.io"},
+        issuetype={"name": "Sto\x00ry"},
+        status={"name": "Do\x00ne", "statusCategory": {"key": "done"}},
+        customfield_10020=[{"id": 7, "name": "Spr\x00int", "state": "act\x00ive", "goal": "g\x00"}],
+    )
+    payload["issue"]["key"] = "TES-\x0041"
+    event = parse(payload)
+    assert isinstance(event, IssueChanged)
+    texts = [event.summary, *event.labels, event.issue_key, event.issue_type, event.status_name, event.url]
+    assert event.assignee is not None and event.sprints is not None
+    texts += [event.assignee.ref, event.assignee.display_name, event.assignee.email]
+    texts += [event.sprints[0].name, event.sprints[0].state, event.sprints[0].goal]
+    assert all(text is not None and "\x00" not in text for text in texts), texts
+    assert (event.summary, event.labels, event.issue_key) == ("fix it", ("ab",), "TES-41")
+
+
+def test_display_text_is_cut_to_its_column_and_long_emails_dropped() -> None:
+    payload = resolved_with(
+        assignee={"accountId": "acc-1", "displayName": "n" * 500, "emailAddress": "e" * 400 + "@x.io"},
+        issuetype={"name": "t" * 500},
+        status={"name": "s" * 500, "statusCategory": {"key": "done"}},
+        project={"key": "TES", "name": "p" * 500},
+        customfield_10020=[{"id": 7, "name": "r" * 500, "state": "s" * 50}],
+    )
+    event = parse(payload)
+    assert isinstance(event, IssueChanged) and event.assignee is not None and event.sprints is not None
+    assert len(event.assignee.display_name or "") == 200 and event.assignee.email is None
+    assert (len(event.issue_type or ""), len(event.status_name or ""), len(event.project_name or "")) == (
+        64,
+        100,
+        200,
+    )
+    assert (len(event.sprints[0].name or ""), len(event.sprints[0].state or "")) == (200, 16)
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "field"),
+    [
+        ("key", "K" * 30 + "-" + "1" * 40, "issue.key"),
+        ("id", "9" * 65, "issue.id"),
+        ("assignee", {"accountId": "a" * 129}, "accountId"),
+    ],
+)
+def test_over_long_identifiers_are_refused_not_cut(where: str, value: Any, field: str) -> None:
+    payload = copy.deepcopy(load_jira("webhook-issue-updated-resolved.json"))
+    if where == "assignee":
+        payload["issue"]["fields"]["assignee"] = value
+    else:
+        payload["issue"][where] = value
+    with pytest.raises(PayloadError, match=field):
+        parse(payload)
+
+
+def test_ids_past_64_bits_are_no_ids() -> None:
+    sprint = {"id": 2**63, "name": "S", "state": "active", "originBoardId": 2**64 - 1}
+    with pytest.raises(PayloadError, match=r"sprint\.id"):
+        parse({"webhookEvent": "sprint_started", "timestamp": 1, "sprint": sprint})
+    event = parse(resolved_with(customfield_10020=[dict(sprint, id="²")], customfield_10016=1e300))
+    assert isinstance(event, IssueChanged) and event.points is None
+    assert event.sprints is not None and [s.jira_id for s in event.sprints] == [None]
+    payload = resolved_with()
+    payload["changelog"] = {"items": [{"field": "Sprint", "from": "²", "to": f"7, {2**63}"}]}
+    event = parse(payload)
+    assert isinstance(event, IssueChanged) and event.sprint_move is not None
+    assert event.sprint_move.added_ids == (7,)
