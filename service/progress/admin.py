@@ -117,7 +117,13 @@ def update_rules(
 # -- challenges ------------------------------------------------------------------------------------------
 
 
+# Member ids are a 32-bit column: a larger number names nobody, and Postgres refuses to bind it.
+MAX_MEMBER_ID = 2**31 - 1
+
+
 def _member(session: Session, member_id: int) -> Member:
+    if isinstance(member_id, bool) or not isinstance(member_id, int) or not 0 < member_id <= MAX_MEMBER_ID:
+        raise AdminError(f"no member with id {member_id}")
     member = session.get(Member, member_id)
     if member is None:
         raise AdminError(f"no member with id {member_id}")

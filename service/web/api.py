@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from service.models import Member, Team, Win
 from service.progress import sprint_scope
 from service.teams import registry as teams
+from service.web.api_inputs import TeamPath, WinsQuery, query_args, validated
 from service.web.errors import json_error
 from service.web.extensions import runtime_of
 from service.wins import queries
@@ -19,7 +20,6 @@ from service.wins import queries
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-@bp.before_request
 def require_token() -> tuple[Response, int] | None:
     token = runtime_of(current_app).settings.api_token
     if not token:
@@ -30,6 +30,23 @@ def require_token() -> tuple[Response, int] | None:
     return None
 
 
+def check_path() -> None:
+    """Validate the path's values (slug, sprint id) before any view sees them; after the token check,
+    so a caller without the token learns nothing about what we would accept."""
+    if request.view_args:
+        path = validated(TeamPath, request.view_args)
+        request.view_args.update(path.model_dump(exclude_none=True))
+
+
+def guard(blueprint: Blueprint) -> None:
+    """Every /api/v1 blueprint checks the same token, then the same path rules, in this order."""
+    blueprint.before_request(require_token)
+    blueprint.before_request(check_path)
+
+
+guard(bp)
+
+
 @bp.get("/teams")
 def list_teams() -> Response:
     with runtime_of(current_app).database.sessions() as session:
@@ -38,27 +55,12 @@ def list_teams() -> Response:
 
 @bp.get("/teams/<slug>/wins")
 def team_wins(slug: str) -> tuple[Response, int]:
-    args = request.args
-    try:
-        win_filter = queries.WinFilter(
-            since=_datetime_arg("since"),
-            until=_datetime_arg("until"),
-            kind=args.get("kind") or None,
-            member=args.get("member") or None,
-            status=args.get("status") or None,
-            limit=_int_arg("limit", 50),
-            cursor=args.get("cursor") or None,
-        )
-    except queries.QueryError as error:
-        return json_error(400, str(error))
+    win_filter = query_args(WinsQuery).win_filter()
     with runtime_of(current_app).database.sessions() as session:
         team = _team_or_none(session, slug)
         if team is None:
             return json_error(404, f"no team with slug {slug!r}")
-        try:
-            wins, next_cursor = queries.team_wins(session, team.id, win_filter)
-        except queries.QueryError as error:
-            return json_error(400, str(error))
+        wins, next_cursor = queries.team_wins(session, team.id, win_filter)
         return jsonify({"wins": [win_json(w) for w in wins], "next_cursor": next_cursor}), 200
 
 
@@ -126,26 +128,3 @@ def sprint_json(summary: queries.SprintSummary) -> dict[str, Any]:
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
-
-
-def _datetime_arg(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise queries.QueryError(
-            f"{name} must be an ISO 8601 date or date-time, such as 2026-11-01"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _int_arg(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise queries.QueryError(f"{name} must be a whole number") from None

@@ -6,24 +6,29 @@ each batch), so the request stays fast whatever the team's history.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jobs.queue import QueueUnavailable
 from service.domain.team_rules import TeamRulesError
 from service.models import Member
 from service.models.progress import StreakStat
 from service.progress import admin as progress_admin
 from service.teams import registry as teams
 from service.web import api
+from service.web.api_inputs import ChallengeBody, json_body, validated
 from service.web.errors import json_error
 from service.web.extensions import runtime_of
 
+log = logging.getLogger(__name__)
+
 bp = Blueprint("progress_api", __name__, url_prefix="/api/v1")
-# The same bearer token as the rest of /api/v1, checked by the same function.
-bp.before_request(api.require_token)
+# The same bearer token and path rules as the rest of /api/v1, checked by the same functions.
+api.guard(bp)
 
 
 @bp.errorhandler(teams.TeamError)
@@ -35,14 +40,12 @@ def _unknown_team(error: teams.TeamError) -> tuple[Response, int]:
 def _recompute_later(team_id: int) -> None:
     from jobs.progress import request_progress_update
 
-    request_progress_update([team_id], runtime_of(current_app).queue)
-
-
-def _json_body() -> Any:
-    body = request.get_json(silent=True)
-    if body is None:
-        raise progress_admin.AdminError("the body must be JSON (Content-Type: application/json)")
-    return body
+    try:
+        request_progress_update([team_id], runtime_of(current_app).queue)
+    except QueueUnavailable:
+        # The change is committed; answering 503 would make the client write it twice. The team's
+        # next batch recomputes it, whoever triggers it.
+        log.warning("queue unavailable; team %s is recomputed with its next batch", team_id)
 
 
 @bp.get("/teams/<slug>/rules")
@@ -54,14 +57,13 @@ def get_rules(slug: str) -> tuple[Response, int]:
 @bp.put("/teams/<slug>/rules")
 def put_rules(slug: str) -> tuple[Response, int]:
     """Replace the team's rules with the body's mapping (keys left out follow the defaults)."""
+    body = json_body()
     with runtime_of(current_app).database.transaction() as session:
         team = teams.get_team(session, slug)
         try:
-            progress_admin.replace_rules(session, slug, _json_body(), recompute=False)
+            progress_admin.replace_rules(session, slug, body, recompute=False)
         except TeamRulesError as error:
             return json_error(400, "invalid team rules", problems=list(error.problems))
-        except progress_admin.AdminError as error:
-            return json_error(400, str(error))
         team_id = team.id
         shown = progress_admin.show_rules(session, slug)
     _recompute_later(team_id)
@@ -91,19 +93,12 @@ def get_challenges(slug: str) -> tuple[Response, int]:
 @bp.post("/teams/<slug>/challenges")
 def post_challenge(slug: str) -> tuple[Response, int]:
     """Body: ``{"spec": "close 5 bugs this week", "member_id": 12}`` (``member_id`` optional)."""
+    body = validated(ChallengeBody, json_body())
+    member_id = body.member_id
     with runtime_of(current_app).database.transaction() as session:
         team = teams.get_team(session, slug)
         try:
-            body = _json_body()
-            spec = body.get("spec") if isinstance(body, dict) else None
-            member_id = body.get("member_id") if isinstance(body, dict) else None
-            if not isinstance(spec, str) or not spec.strip():
-                raise progress_admin.AdminError(
-                    '"spec" must say what the challenge is, e.g. "close 5 bugs this week"'
-                )
-            if member_id is not None and (not isinstance(member_id, int) or isinstance(member_id, bool)):
-                raise progress_admin.AdminError('"member_id" must be a member id (a whole number) or null')
-            row = progress_admin.add_challenge(session, slug, spec, member_id, recompute=False)
+            row = progress_admin.add_challenge(session, slug, body.spec, member_id, recompute=False)
         except progress_admin.AdminError as error:
             return json_error(400, str(error))
         team_id = team.id

@@ -12,13 +12,13 @@ from service.domain.sprint_scope import ScopeEntry, ScopeSource
 from service.models import Sprint
 from service.progress import sprint_scope as scope
 from service.teams import registry as teams
-from service.web.api import require_token
+from service.web.api import guard
 from service.web.errors import json_error
 from service.web.extensions import runtime_of
 
 bp = Blueprint("scope_api", __name__, url_prefix="/api/v1")
-# The same bearer-token rule as the rest of /api/v1.
-bp.before_request(require_token)
+# The same bearer-token and path rules as the rest of /api/v1.
+guard(bp)
 
 
 @bp.get("/teams/<slug>/sprints/<int:sprint_id>/scope")

@@ -6,15 +6,19 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from service.domain.json_depth import nests_deeper_than
 from service.domain.wins import WinKind, WinStatus
 from service.models import Member, Sprint, Ticket, Win, sprint_tickets
 
 MAX_LIMIT = 500
+# Our row ids (members, wins) are 32-bit integer columns: a larger number names no row, and binding
+# it would overflow the column's type on Postgres.
+MAX_INT32 = 2**31 - 1
 
 
 class QueryError(ValueError):
@@ -38,6 +42,21 @@ class WinFilter:
             raise QueryError(f"status must be one of {', '.join(s.value for s in WinStatus)}")
         if not 1 <= self.limit <= MAX_LIMIT:
             raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
+        for name, moment in (("since", self.since), ("until", self.until)):
+            if moment is not None:
+                _comparable(name, moment)
+        if self.cursor is not None:
+            decode_cursor(self.cursor)  # refused here, before any query is built
+
+
+def _comparable(name: str, moment: datetime) -> None:
+    # The column holds UTC: a naive moment is ambiguous, and one past year 9999 in UTC cannot be bound.
+    if moment.utcoffset() is None:
+        raise QueryError(f"{name} must carry a time zone")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise QueryError(f"{name} is out of range once converted to UTC") from None
 
 
 def encode_cursor(win: Win) -> str:
@@ -46,11 +65,19 @@ def encode_cursor(win: Win) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (occurred_at, id) a cursor from ``encode_cursor`` holds; ``QueryError`` for anything else."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        if nests_deeper_than(raw, 1):  # ours is one flat list
+            raise ValueError(cursor)
         stamp, win_id = json.loads(raw)
-        return datetime.fromisoformat(stamp), int(win_id)
-    except (ValueError, TypeError, binascii.Error):
+        if not isinstance(stamp, str) or type(win_id) is not int or not 0 < win_id <= MAX_INT32:
+            raise ValueError(cursor)
+        moment = datetime.fromisoformat(stamp)
+        if moment.tzinfo is None:  # ours always carry their zone; a naive one is ambiguous
+            raise ValueError(cursor)
+        return moment.astimezone(UTC), win_id
+    except (ValueError, TypeError, OverflowError, binascii.Error):
         raise QueryError("cursor is not one this API returned") from None
 
 
@@ -78,7 +105,8 @@ def team_wins(session: Session, team_id: int, f: WinFilter) -> tuple[list[Win], 
 def _member_ids(ref: str):  # type: ignore[no-untyped-def]
     """A member is named by our id, their Jira account id, or their Slack user id."""
     conditions = [Member.jira_account_id == ref, Member.slack_user_id == ref]
-    if ref.isdigit():
+    # ASCII digits only: "²" and "٣" are digits to str.isdigit() but not numbers to int().
+    if ref.isascii() and ref.isdigit() and int(ref) <= MAX_INT32:
         conditions.append(Member.id == int(ref))
     return select(Member.id).where(or_(*conditions))
 

@@ -1,0 +1,186 @@
+"""What ``/api/v1`` accepts, declared once as pydantic models and checked before any query runs.
+
+Every value a request brings (path segment, query parameter, JSON body) passes through here, so a bad
+one is a 400 naming its field and never reaches the database or a library that could throw. The
+models are the routes' schemas: the same classes can be served as an OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from flask import request
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from service.domain.json_depth import nests_deeper_than
+from service.domain.wins import WinKind, WinStatus
+from service.web.errors import BadInput
+from service.wins import queries
+
+# Column bounds: Member.id is a 32-bit integer; Jira's sprint ids are stored as 64-bit ones.
+MAX_MEMBER_ID = queries.MAX_INT32
+MAX_SPRINT_ID = 2**63 - 1
+# Numbers a JSON client can round-trip exactly; anything larger is not a count or an id of ours.
+MAX_JSON_INT = 2**53 - 1
+MAX_JSON_DEPTH = 32
+MAX_TEXT = 1000
+
+
+def _printable(value: str) -> str:
+    # NUL cannot be stored or even compared on Postgres, and no slug, id or sentence needs controls.
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must not contain control characters (such as NUL)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_printable)]
+
+
+def _iso_datetime(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        # A date near year 1 or 9999 with an offset has no UTC equivalent: refuse it here, not in the query.
+        return aware.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValueError("must be an ISO 8601 date or date-time, such as 2026-11-01") from None
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+
+
+def _known_cursor(value: str) -> str:
+    queries.decode_cursor(value)  # raises QueryError, a ValueError, for anything we did not hand out
+    return value
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class TeamPath(_Input):
+    """The path of every ``/api/v1/teams/<slug>/...`` route."""
+
+    slug: Annotated[Text, Field(min_length=1, max_length=64)]
+    sprint_id: Annotated[int, Field(ge=0, le=MAX_SPRINT_ID)] | None = None
+
+
+class WinsQuery(_Input):
+    """``GET /api/v1/teams/<slug>/wins``: filters and a keyset cursor, newest first."""
+
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None
+    kind: WinKind | None = None
+    member: Annotated[Text, Field(max_length=128)] | None = None
+    status: WinStatus | None = None
+    limit: Annotated[int, Field(ge=1, le=queries.MAX_LIMIT)] = 50
+    cursor: Annotated[Text, Field(max_length=200), AfterValidator(_known_cursor)] | None = None
+
+    def win_filter(self) -> queries.WinFilter:
+        try:
+            return self._win_filter()
+        except queries.QueryError as error:  # each message starts with the parameter's name
+            raise BadInput(str(error).split()[0], str(error)) from None
+
+    def _win_filter(self) -> queries.WinFilter:
+        return queries.WinFilter(
+            since=self.since,
+            until=self.until,
+            kind=self.kind.value if self.kind else None,
+            member=self.member,
+            status=self.status.value if self.status else None,
+            limit=self.limit,
+            cursor=self.cursor,
+        )
+
+
+def _spec_given(value: str) -> str:
+    if not value.strip():
+        raise ValueError('must say what the challenge is, e.g. "close 5 bugs this week"')
+    return value
+
+
+class ChallengeBody(_Input):
+    """``POST /api/v1/teams/<slug>/challenges``: ``{"spec": "close 5 bugs this week", "member_id": 12}``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
+
+    spec: Annotated[Text, Field(max_length=MAX_TEXT), AfterValidator(_spec_given)]
+    member_id: Annotated[int, Field(ge=1, le=MAX_MEMBER_ID)] | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], data: object) -> M:
+    """``data`` as ``model``, or ``BadInput`` naming the first bad field and listing every problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = [_problem(e) for e in error.errors(include_url=False)]
+        first = error.errors(include_url=False)[0]
+        raise BadInput(_field(first), problems[0], problems) from None
+
+
+def _field(error: Any) -> str:
+    return ".".join(str(part) for part in error["loc"]) or "body"
+
+
+def _problem(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "is required"
+    return f'"{_field(error)}": {message}'
+
+
+def query_args(model: type[M]) -> M:
+    """The query string as ``model``; an empty value means "not given", as it always has."""
+    return validated(model, {key: value for key, value in request.args.items() if value != ""})
+
+
+def json_body() -> object:
+    """The request's JSON, refused with a 400 unless it is plain, finite, shallow and storable."""
+    if not request.is_json:
+        raise BadInput("body", "the body must be JSON (Content-Type: application/json)")
+    data = request.get_data()
+    if nests_deeper_than(data, MAX_JSON_DEPTH):
+        raise BadInput("body", f'"body": is nested more than {MAX_JSON_DEPTH} levels deep')
+    try:
+        body = json.loads(data, parse_constant=_no_constant)
+    except ValueError:
+        raise BadInput("body", "the body must be JSON (Content-Type: application/json)") from None
+    _check_values(body)
+    return body
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_values(body: object) -> None:
+    # Iterative, so a deep document cannot exhaust the stack here either.
+    pending: list[tuple[str, object, int]] = [("body", body, 0)]
+    while pending:
+        path, value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise BadInput(path, f'"{path}": is nested more than {MAX_JSON_DEPTH} levels deep')
+        if isinstance(value, str) and "\x00" in value:
+            raise BadInput(path, f'"{path}": must not contain NUL characters')
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int) and abs(value) > MAX_JSON_INT:
+            raise BadInput(path, f'"{path}": must be between -{MAX_JSON_INT} and {MAX_JSON_INT}')
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise BadInput(path, f'"{path}": must be a finite number')
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    raise BadInput(path, f'"{path}": keys must not contain NUL characters')
+                pending.append((f"{path}.{key}", item, depth + 1))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value))
