@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from service.cli.common import settings_or_exit, transaction
+from service.domain.terminal import terminal_safe
 from service.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -21,8 +23,43 @@ if TYPE_CHECKING:
 
 @click.group()
 @click.version_option(package_name="sprintwins")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Sprint Wins: turn a team's real progress into celebrated wins."""
+    # Every command prints user text (ticket titles, names, Slack messages): filtered here, once,
+    # on the way out, so no command can forget it. Restored when the command ends (tests reuse sys).
+    original = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)
+
+    def restore() -> None:
+        sys.stdout, sys.stderr = original
+
+    ctx.call_on_close(restore)
+
+
+class TerminalSafe(io.TextIOBase):
+    """A text stream that drops terminal controls from what is written (``terminal_safe``)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(terminal_safe(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self._stream.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self._stream.errors
 
 
 # -- running ---------------------------------------------------------------------------------------------

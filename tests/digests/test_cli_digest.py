@@ -115,3 +115,26 @@ def test_run_with_slack_posts_to_the_linked_channel(env: dict[str, str]) -> None
 def test_an_unknown_team_is_a_clear_error(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["digest", "preview", "nope"], env=env)
     assert result.exit_code == 1 and "no team with slug 'nope'" in result.output
+
+
+def test_preview_prints_no_terminal_controls_from_a_ticket_title(env: dict[str, str]) -> None:
+    database = Database(env["SPRINTWINS_DATABASE_URL"])
+    with database.transaction() as session:
+        team_id = session.scalars(select(Win.team_id)).first()
+        session.add(
+            Win(
+                team_id=team_id,
+                kind="ticket",
+                title="Cleared\x1b[2J the \x1b]0;owned\x07queue\u202e\x9b31m",
+                points=1.0,
+                source="jira",
+                source_key="hostile",
+                occurred_at=datetime.now(UTC) - timedelta(seconds=1),
+            )
+        )
+    database.dispose()
+
+    output = _run(env, "digest", "preview", "payments")
+
+    assert "Cleared the queue" in output
+    assert not {"\x1b", "\x07", "\u202e", "\x9b"} & set(output)

@@ -6,12 +6,20 @@ a token, so it must see the configured API URL (the tests' stand-in, or a proxy)
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from slack_bolt import App
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from slack_bolt import App, BoltResponse
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_bolt.request import BoltRequest
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from integrations.slack import installation
+from jobs.queue import QueueUnavailable
+from service.web.errors import RETRY_AFTER_SECONDS
 from service.web.slack import listeners
 
 if TYPE_CHECKING:
@@ -32,6 +40,10 @@ BOT_SCOPES = (
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 EVENTS_PATH = "/slack/events"
+# What an outage raises: the answer is 503, so Slack retries once we are back.
+OUTAGES = (OperationalError, InterfaceError, QueueUnavailable, RedisConnectionError, RedisTimeoutError)
+
+log = logging.getLogger(__name__)
 
 
 def build_bolt_app(rt: Runtime) -> App | None:
@@ -69,4 +81,27 @@ def build_bolt_app(rt: Runtime) -> App | None:
             name="sprintwins",
         )
     listeners.register(bolt, rt)
+    bolt.error(answer_error)
     return bolt
+
+
+def answer_error(
+    error: Exception, request: BoltRequest, response: BoltResponse | None
+) -> BoltResponse | None:
+    """Bolt's answer when a middleware or listener raised: 503 for an outage, else 400.
+
+    The edge refuses the shapes Bolt cannot read before it runs, so what still raises here is a
+    request we could not act on; Bolt's default would call it our 500. Once the listener has
+    acknowledged, Slack has its answer (Bolt may be sending it from another thread): only the log
+    is left.
+    """
+    if isinstance(error, OUTAGES):
+        log.error("Slack request not handled, a service is unavailable: %s", type(error).__name__)
+        status, retry = 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    else:
+        log.exception("Slack request not handled", exc_info=error)
+        status, retry = 400, {}
+    headers: dict[str, str | Sequence[str]] = dict(retry)
+    if response is None or request.context.ack.response is not None:
+        return None
+    return BoltResponse(status=status, body="", headers=headers)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from integrations.slack import poster, views
 from jobs import slack_commands, slack_events, slack_home, slack_sprint_goal, slack_wins
@@ -40,6 +40,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INBOX_ID = "sprintwins_inbox_id"
+# Answered in the acknowledgement when Slack's request lacks what the work needs; Slack never
+# omits these, so this is a forged or broken client, but its user still deserves a sentence.
+INCOMPLETE_COMMAND = (
+    "Slack did not say which workspace, channel or person this came from, so nothing was done."
+)
+EXPIRED_FORM = "This form could not be read (it may have expired): close it and start again from the message."
 
 
 def register(bolt: App, rt: Runtime) -> None:
@@ -54,6 +60,24 @@ def register(bolt: App, rt: Runtime) -> None:
                 inbox_events.event_not_queued(rt.database, row_id)
             raise
 
+    def hand_off(
+        ack: Ack, command: dict[str, Any], context: BoltContext, job: Callable[..., Any], *rest: str
+    ) -> None:
+        """Queue a slash command's job with who and where it came from; acknowledge within Slack's window."""
+        origin = _command_origin(command, context)
+        if origin is None:
+            ack(text=INCOMPLETE_COMMAND)
+            return
+        team_id, channel_id, user_id = origin
+        try:
+            enqueue(
+                job, team_id, context.enterprise_id, channel_id, user_id, command.get("text") or "", *rest
+            )
+        except QueueUnavailable:
+            ack(text=BUSY)
+            return
+        ack()
+
     # -- events: de-duplicate Slack's retries on event_id, which Bolt does not do in HTTP mode ------------
 
     @bolt.middleware
@@ -63,9 +87,13 @@ def register(bolt: App, rt: Runtime) -> None:
             return next()
         try:
             row_id = inbox_events.admit_event(rt.database, str(event_id), body)
-        except (OperationalError, DBAPIError) as error:
+        except (OperationalError, InterfaceError) as error:
             log.error("inbox unavailable for Slack event: %s", type(error).__name__)
             return BoltResponse(status=503, body="", headers={"Retry-After": "30"})
+        except DBAPIError as error:
+            # The database is up and refused this value: a retry would be refused again.
+            log.warning("Slack event %r refused by the inbox: %s", event_id, type(error).__name__)
+            return BoltResponse(status=400, body="")
         if row_id is None:
             log.info("duplicate Slack event %s acknowledged without work", event_id)
             return BoltResponse(status=200, body="")
@@ -74,12 +102,13 @@ def register(bolt: App, rt: Runtime) -> None:
 
     @bolt.event("app_home_opened")
     def on_home_opened(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
-        if event.get("tab", "home") == "home":
+        user_id = event.get("user")
+        if event.get("tab", "home") == "home" and isinstance(user_id, str) and user_id:
             enqueue(
                 slack_home.publish_home,
                 context.team_id,
                 context.enterprise_id,
-                event["user"],
+                user_id,
                 context=context,
             )
         ack()
@@ -117,11 +146,12 @@ def register(bolt: App, rt: Runtime) -> None:
     @bolt.event("tokens_revoked")
     def on_tokens_revoked(ack: Ack, event: dict[str, Any], context: BoltContext) -> None:
         tokens = event.get("tokens") or {}
+        oauth = tokens.get("oauth") if isinstance(tokens, dict) else None
         enqueue(
             slack_events.revoke_tokens,
             context.enterprise_id,
             context.team_id,
-            [str(u) for u in tokens.get("oauth") or []],
+            [str(u) for u in oauth] if isinstance(oauth, list) else [],
             bool(tokens.get("bot")),
             context=context,
         )
@@ -140,20 +170,9 @@ def register(bolt: App, rt: Runtime) -> None:
         if isinstance(parsed, HelpCommand):
             ack(text=help_text())
             return
-        try:
-            enqueue(
-                slack_commands.handle_sprintwins_command,
-                context.team_id,
-                context.enterprise_id,
-                command["channel_id"],
-                command["user_id"],
-                text,
-                command.get("response_url") or "",
-            )
-        except QueueUnavailable:
-            ack(text=BUSY)
-            return
-        ack()
+        hand_off(
+            ack, command, context, slack_commands.handle_sprintwins_command, command.get("response_url") or ""
+        )
 
     @bolt.command("/win")
     def on_win(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
@@ -163,28 +182,24 @@ def register(bolt: App, rt: Runtime) -> None:
         except CommandError as error:
             ack(text=error.mrkdwn)
             return
-        try:
-            enqueue(
-                slack_wins.handle_win_command,
-                context.team_id,
-                context.enterprise_id,
-                command["channel_id"],
-                command["user_id"],
-                text,
-                command.get("trigger_id") or "",
-                command.get("response_url") or "",
-            )
-        except QueueUnavailable:
-            ack(text=BUSY)
-            return
-        ack()
+        hand_off(
+            ack,
+            command,
+            context,
+            slack_wins.handle_win_command,
+            command.get("trigger_id") or "",
+            command.get("response_url") or "",
+        )
 
     # -- "Celebrate as a win": message shortcut, then its modal ----------------------------------------------
 
     @bolt.shortcut(views.CELEBRATE_CALLBACK_ID)
     def on_celebrate(ack: Ack, shortcut: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         ack()
-        channel_id = (shortcut.get("channel") or {}).get("id", "")
+        trigger_id = shortcut.get("trigger_id")
+        if not trigger_id:
+            return  # nothing can be opened without it, and Slack already has its acknowledgement
+        channel_id = _channel_id(shortcut)
         message = shortcut.get("message") or {}
         team_name: str | None
         with rt.database.sessions() as session:
@@ -204,16 +219,21 @@ def register(bolt: App, rt: Runtime) -> None:
             view = views.celebrate_modal(
                 celebrate, message_text(str(message.get("text") or "")), team_name, message.get("user")
             )
-        client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+        client.views_open(trigger_id=trigger_id, view=view)
 
     @bolt.view(views.CELEBRATE_VIEW_CALLBACK_ID)
     def on_celebrate_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        submitted = views.read_celebrate_submission(view)
+        try:
+            submitted = views.read_celebrate_submission(view)
+            celebrate = views.CelebrateContext.loads(view.get("private_metadata") or "{}")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            # Only our own modal carries this callback id; its metadata and values are ours to read.
+            ack(response_action="errors", errors={views.TITLE_BLOCK: EXPIRED_FORM})
+            return
         if submitted.errors:
             ack(response_action="errors", errors=submitted.errors)
             return
-        celebrate = views.CelebrateContext.loads(view.get("private_metadata") or "{}")
-        user_id = (body.get("user") or {}).get("id", "")
+        user_id = _user_id(body)
         try:
             enqueue(
                 slack_wins.record_message_win,
@@ -238,9 +258,9 @@ def register(bolt: App, rt: Runtime) -> None:
     def on_sharing_toggled(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
     ) -> None:
-        share = any(option.get("value") == "on" for option in action.get("selected_options") or [])
-        user_id = (body.get("user") or {}).get("id", "")
-        enqueue(slack_home.set_sharing, context.team_id, context.enterprise_id, user_id, share)
+        options = action.get("selected_options") or []
+        share = any(isinstance(option, dict) and option.get("value") == "on" for option in options)
+        enqueue(slack_home.set_sharing, context.team_id, context.enterprise_id, _user_id(body), share)
         ack()
 
     # -- "Sprint goal met" on the sprint-end celebration -------------------------------------------------
@@ -250,9 +270,8 @@ def register(bolt: App, rt: Runtime) -> None:
         ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
         ack()  # the button changes nothing on the message; the job answers the clicker ephemerally
-        container = body.get("container") or {}
-        channel_id = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
-        user_id = str((body.get("user") or {}).get("id") or "")
+        channel_id = _channel_id(body)
+        user_id = _user_id(body)
         try:
             enqueue(
                 slack_sprint_goal.confirm_sprint_goal,
@@ -264,6 +283,29 @@ def register(bolt: App, rt: Runtime) -> None:
             )
         except QueueUnavailable:
             poster.post_ephemeral(client, channel_id, user_id, BUSY, dm_if_refused=False)
+
+
+def _command_origin(command: dict[str, Any], context: BoltContext) -> tuple[str, str, str] | None:
+    """The workspace, channel and user a slash command came from; None when Slack left one out."""
+    origin = (context.team_id, command.get("channel_id"), command.get("user_id"))
+    if not all(isinstance(part, str) and part for part in origin):
+        return None
+    return str(origin[0]), str(origin[1]), str(origin[2])
+
+
+def _user_id(body: dict[str, Any]) -> str:
+    """The acting user of an interaction: Slack sends an object, older payloads a bare id."""
+    user = body.get("user")
+    return str((user.get("id") if isinstance(user, dict) else user) or "")
+
+
+def _channel_id(body: dict[str, Any]) -> str:
+    channel = body.get("channel")
+    channel_id = channel.get("id") if isinstance(channel, dict) else channel
+    container = body.get("container")
+    if not channel_id and isinstance(container, dict):
+        channel_id = container.get("channel_id")
+    return str(channel_id or "")
 
 
 def message_text(slack_text: str) -> str:

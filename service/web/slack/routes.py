@@ -1,8 +1,10 @@
 """The Slack edge: ``POST /slack/events`` (events, commands, interactivity, options) and the install flow.
 
 Bolt's Flask adapter does the work: it verifies the signature (v0 HMAC, 5-minute window),
-answers url_verification and routes to the listeners. Without Slack settings these routes
-answer 503 JSON and the rest of the app runs as usual.
+answers url_verification and routes to the listeners. Before it, ``shape`` refuses what Bolt
+cannot handle: malformed signature headers or a bad signature (401), then a body that is not the
+JSON object Slack sends or whose read fields have other types (400), so only an outage is a 5xx.
+Without Slack settings these routes answer 503 JSON and the rest of the app runs as usual.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Flask, Response, current_app, request
 
 from service.web.errors import json_error
+from service.web.extensions import runtime_of
+from service.web.slack import shape
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.flask import SlackRequestHandler
@@ -54,6 +58,15 @@ def events() -> Response | tuple[Response, int]:
     handler = _handler()
     if handler is None:
         return _not_configured()
+    secret = runtime_of(current_app).settings.slack_signing_secret or ""
+    try:
+        shape.check_signature(dict(request.headers), request.get_data(), secret)
+        # Bolt decodes the body the same way (its Flask adapter), so both read the same text.
+        content_type = (request.headers.get("Content-Type") or "").split(";")[0] or None
+        body = shape.parse(request.get_data(as_text=True), content_type)
+        shape.check_body(body)
+    except shape.Refused as refused:
+        return json_error(refused.status, refused.message)
     return handler.handle(request)
 
 

@@ -18,6 +18,7 @@ from werkzeug.test import TestResponse
 from service.models import Team
 from service.teams.registry import create_team
 from service.web.extensions import runtime_of
+from service.web.slack.routes import SLACK_HANDLER
 from tests.conftest import corpus_file
 from tests.jobs.helpers import run_jobs
 from tests.standins.slack_api import SlackStandIn
@@ -134,13 +135,19 @@ def slack_standin() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture
-def slack_app(make_app: Callable[..., Flask], slack_standin: SlackStandIn) -> Flask:
-    return make_app(
+def slack_app(make_app: Callable[..., Flask], slack_standin: SlackStandIn) -> Iterator[Flask]:
+    app = make_app(
         "sqlite",
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack_standin.url + "/api/",
     )
+    yield app
+    # Bolt runs listeners in its own threads after the ack: wait for them, so that no listener of this
+    # test queues work after the next test has installed its own runtime.
+    handler = app.extensions.get(SLACK_HANDLER)
+    if handler is not None:
+        handler.app.listener_runner.listener_executor.shutdown(wait=True)
 
 
 @pytest.fixture
