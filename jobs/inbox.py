@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import orjson
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from jobs.queue import JobQueue, QueueUnavailable, RQJobQueue
 from jobs.scope import request_scope_refresh, scope_refresh_targets
 from jobs.slack_inbound import request_member_matching
 from jobs.throttle import TrailingThrottle
+from service.db import DATABASE_UNREACHABLE
 from service.domain.events import DomainEvent, IssueChanged
 from service.intake import inbox
 from service.intake.recorder import EventRecorder
@@ -212,7 +213,7 @@ def _is_transient(error: Exception) -> bool:
 
     A unique violation counts as a race (two workers making the same row), not as poison.
     """
-    return isinstance(error, OperationalError | InterfaceError | PoolTimeout | IntegrityError)
+    return isinstance(error, (*DATABASE_UNREACHABLE, PoolTimeout, IntegrityError))
 
 
 def _reason(error: BaseException) -> str:

@@ -22,12 +22,12 @@ from typing import Any, cast
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
-from service.db import Database
+from service.db import DATABASE_UNREACHABLE, Database
 from service.intake.inbox import INBOX, Delivery, delivery_row
 
 HOLD_SECONDS = 60.0
@@ -137,7 +137,7 @@ class InboxWriter:
         except Exception as error:
             # Not only the driver's errors: SQLite's binding raises a bare OverflowError for an
             # integer past 64 bits, which must not fail the group either.
-            if len(group) == 1 or isinstance(error, OperationalError | InterfaceError):
+            if len(group) == 1 or isinstance(error, DATABASE_UNREACHABLE):
                 raise  # an outage fails every row alike: no point writing them one by one
             # One bad row must not fail its neighbours: write each on its own and let it answer.
             for waiting in group:

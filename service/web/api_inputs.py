@@ -163,12 +163,10 @@ def _no_constant(name: str) -> object:
 
 
 def _check_values(body: object) -> None:
-    # Iterative, so a deep document cannot exhaust the stack here either.
-    pending: list[tuple[str, object, int]] = [("body", body, 0)]
+    # Iterative; the nesting was bounded before parsing (json_body).
+    pending: list[tuple[str, object]] = [("body", body)]
     while pending:
-        path, value, depth = pending.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise BadInput(path, f'"{path}": is nested more than {MAX_JSON_DEPTH} levels deep')
+        path, value = pending.pop()
         if isinstance(value, str) and "\x00" in value:
             raise BadInput(path, f'"{path}": must not contain NUL characters')
         elif isinstance(value, bool):
@@ -181,6 +179,6 @@ def _check_values(body: object) -> None:
             for key, item in value.items():
                 if "\x00" in key:
                     raise BadInput(path, f'"{path}": keys must not contain NUL characters')
-                pending.append((f"{path}.{key}", item, depth + 1))
+                pending.append((f"{path}.{key}", item))
         elif isinstance(value, list):
-            pending.extend((f"{path}[{i}]", item, depth + 1) for i, item in enumerate(value))
+            pending.extend((f"{path}[{i}]", item) for i, item in enumerate(value))

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from jobs.queue import QueueUnavailable
+from service.db import DATABASE_UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +46,12 @@ def init_app(app: Flask) -> None:
 
     # Connection-level failures only (server down, refused, dropped, timed out): a DataError or an
     # IntegrityError is a bug in our validation and stays a logged 500, so it gets fixed.
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(InterfaceError)
     def _database_down(error: Exception) -> tuple[Response, int]:
         log.warning("database unavailable: %s", type(error).__name__)
         return unavailable("storage is unavailable; retry later")
+
+    for unreachable in DATABASE_UNREACHABLE:
+        app.register_error_handler(unreachable, _database_down)
 
     @app.errorhandler(QueueUnavailable)
     def _queue_down(error: QueueUnavailable) -> tuple[Response, int]:

@@ -10,16 +10,16 @@ import logging
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from integrations.jira import signature
 from integrations.jira.envelope import NotAWebhook, read_envelope
 from jobs.inbox import drain_requests
 from jobs.queue import QueueUnavailable
 from jobs.runtime import Runtime
+from service.db import DATABASE_UNREACHABLE
 from service.intake.inbox import DELIVERY_ID_MAX, Delivery
 from service.models import InboxState
-from service.web.errors import json_error
+from service.web.errors import json_error, unavailable
 from service.web.extensions import runtime_of
 
 log = logging.getLogger(__name__)
@@ -62,12 +62,10 @@ def receive() -> tuple[Response, int]:
     )
     try:
         stored = rt.inbox_writer.store(delivery)  # returns once the row is committed
-    except (OperationalError, InterfaceError) as error:  # the database is down or unreachable
+    except DATABASE_UNREACHABLE as error:
         # Only an outage: the input was checked above, so any other error is ours, a logged 500.
         log.error("inbox unavailable: %s", type(error).__name__)
-        response, status = json_error(503, "storage is unavailable; retry later")
-        response.headers["Retry-After"] = "30"
-        return response, status
+        return unavailable("storage is unavailable; retry later")
 
     if delivery.state == InboxState.PENDING and stored.state == InboxState.PENDING:
         try:

@@ -7,7 +7,6 @@ a token, so it must see the configured API URL (the tests' stand-in, or a proxy)
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -15,10 +14,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from slack_bolt import App, BoltResponse
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.request import BoltRequest
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from integrations.slack import installation
 from jobs.queue import QueueUnavailable
+from service.db import DATABASE_UNREACHABLE
 from service.web.errors import RETRY_AFTER_SECONDS
 from service.web.slack import listeners
 
@@ -41,7 +40,7 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 EVENTS_PATH = "/slack/events"
 # What an outage raises: the answer is 503, so Slack retries once we are back.
-OUTAGES = (OperationalError, InterfaceError, QueueUnavailable, RedisConnectionError, RedisTimeoutError)
+OUTAGES = (*DATABASE_UNREACHABLE, QueueUnavailable, RedisConnectionError, RedisTimeoutError)
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +94,13 @@ def answer_error(
     acknowledged, Slack has its answer (Bolt may be sending it from another thread): only the log
     is left.
     """
-    if isinstance(error, OUTAGES):
+    outage = isinstance(error, OUTAGES)
+    if outage:
         log.error("Slack request not handled, a service is unavailable: %s", type(error).__name__)
-        status, retry = 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
     else:
         log.exception("Slack request not handled", exc_info=error)
-        status, retry = 400, {}
-    headers: dict[str, str | Sequence[str]] = dict(retry)
     if response is None or request.context.ack.response is not None:
         return None
-    return BoltResponse(status=status, body="", headers=headers)
+    if outage:
+        return BoltResponse(status=503, body="", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    return BoltResponse(status=400, body="")

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from integrations.slack import poster, views
 from jobs import slack_commands, slack_events, slack_home, slack_sprint_goal, slack_wins
 from jobs.queue import QueueUnavailable
+from service.db import DATABASE_UNREACHABLE
 from service.domain.commands import (
     CommandError,
     HelpCommand,
@@ -33,6 +34,7 @@ from service.domain.mrkdwn import replace_markup
 from service.domain.replies import BUSY, CELEBRATE_IN_UNLINKED_CHANNEL
 from service.intake import slack_events as inbox_events
 from service.slack.channels import ChannelNotLinked, linked_team
+from service.web.errors import RETRY_AFTER_SECONDS
 
 if TYPE_CHECKING:
     from jobs.runtime import Runtime
@@ -87,9 +89,9 @@ def register(bolt: App, rt: Runtime) -> None:
             return next()
         try:
             row_id = inbox_events.admit_event(rt.database, str(event_id), body)
-        except (OperationalError, InterfaceError) as error:
+        except DATABASE_UNREACHABLE as error:
             log.error("inbox unavailable for Slack event: %s", type(error).__name__)
-            return BoltResponse(status=503, body="", headers={"Retry-After": "30"})
+            return BoltResponse(status=503, body="", headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         except DBAPIError as error:
             # The database is up and refused this value: a retry would be refused again.
             log.warning("Slack event %r refused by the inbox: %s", event_id, type(error).__name__)

@@ -84,6 +84,7 @@ def _names(text: str) -> frozenset[str]:
 
 
 _OWNERS = _names("team user channel enterprise")
+_OWNER_OBJECT = Level(ids=_names("id team_id enterprise_id"))  # a team, user or channel given as an object
 _EVENT = Level(
     ids=_names("type subtype user_team tab channel_type thread_ts ts event_ts bot_id reaction"),
     texts=_names("text"),
@@ -126,7 +127,7 @@ _BODY = Level(
 
 def check_body(body: dict[str, Any]) -> None:
     """Raise ``Refused(400)`` naming the first field Bolt or a listener could not read."""
-    _check_strings(body, "body", 0)
+    _check_strings(body, "body")
     _check_level(body, _BODY, "")
     if body.get("type") == "event_callback" and not isinstance(body.get("event"), dict):
         raise Refused(400, "event must be an object in an event_callback")
@@ -139,20 +140,19 @@ def check_body(body: dict[str, Any]) -> None:
         raise Refused(400, "event_time must be a Unix time in seconds")
 
 
-def _check_strings(value: Any, path: str, depth: int) -> None:
-    # Slack never sends a NUL; Postgres cannot store one, and a job would fail on it later.
-    if depth > MAX_DEPTH:
-        raise Refused(400, f"{path} is nested more than {MAX_DEPTH} levels deep")
+def _check_strings(value: Any, path: str) -> None:
+    # Slack never sends a NUL; Postgres cannot store one, and a job would fail on it later. The
+    # recursion is bounded: ``parse`` refused texts nested deeper than MAX_DEPTH.
     if isinstance(value, str):
         if "\x00" in value:
             raise Refused(400, f"{path} contains a NUL character")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_strings(key, path, depth + 1)
-            _check_strings(item, f"{path}.{key}", depth + 1)
+            _check_strings(key, path)
+            _check_strings(item, f"{path}.{key}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _check_strings(item, f"{path}[{index}]", depth + 1)
+            _check_strings(item, f"{path}[{index}]")
 
 
 def _check_level(data: dict[str, Any], level: Level, path: str) -> None:
@@ -166,7 +166,7 @@ def _check_level(data: dict[str, Any], level: Level, path: str) -> None:
             _require(isinstance(value, str), where, "a string")
         elif name in level.owners:
             if isinstance(value, dict):
-                _check_level(value, Level(ids=_names("id team_id enterprise_id")), where + ".")
+                _check_level(value, _OWNER_OBJECT, where + ".")
             else:
                 _require(isinstance(value, str) and len(value) <= MAX_ID_CHARS, where, "an id or object")
         elif name in level.objects:
