@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -30,6 +31,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from service.models.base import Base, UTCDateTime, utcnow
 
 DEFAULT_SCHEDULE = "weekly fri 16:00"
+# A newly linked channel hears of milestones, sprint starts and kudos as they happen: a few posts a
+# day at most, and they are what people react to. Channels linked before live celebrations existed
+# stay ``off`` (the migration's server default): they never asked for more posts.
+DEFAULT_LIVE = "milestones"
+LIVE_OFF = "off"
 ENCRYPTED_TOKEN_LENGTH = 1000
 
 
@@ -55,6 +61,10 @@ class ChannelLink(Base):
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # ``off``, ``milestones`` or ``all`` (``service.domain.commands.LiveMode``): which wins are
+    # posted as they happen. ``live_since`` is when it was last switched on: older wins are not news.
+    live: Mapped[str] = mapped_column(String(16), default=DEFAULT_LIVE, server_default=LIVE_OFF)
+    live_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SlackPost(Base):
@@ -81,6 +91,73 @@ class Cheer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     win_id: Mapped[int] = mapped_column(ForeignKey("wins.id", ondelete="CASCADE"))
+    slack_team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    reaction: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CelebratedWin(Base):
+    """A win a stored post (a digest row: a digest, a sprint-end or a live celebration) shows.
+
+    How a reaction on one post becomes a cheer on each of its wins, and how a live celebration
+    knows a win was already posted to a channel. Written before the post is sent, with the row.
+    """
+
+    __tablename__ = "celebrated_wins"
+    __table_args__ = (PrimaryKeyConstraint("digest_id", "win_id"),)
+
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
+    win_id: Mapped[int] = mapped_column(ForeignKey("wins.id", ondelete="CASCADE"), index=True)
+
+
+class WorkspaceAdmin(Base):
+    """Someone a workspace admin named a Sprint Wins admin (``/sprintwins admin add``).
+
+    Slack's own admins and owners are admins without a row here (see ``CachedSlackRole``). Keyed by the
+    Slack workspace, as every workspace setting is. ``display_name`` is what refusals show when
+    they say whom to ask, as Slack told it when the person was named.
+    """
+
+    __tablename__ = "workspace_admins"
+    __table_args__ = (UniqueConstraint("slack_team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slack_team_id: Mapped[str] = mapped_column(String(32))
+    slack_enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str] = mapped_column(String(200))
+    added_by_user_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CachedSlackRole(Base):
+    """What ``users.info`` last said of a person's Slack role, so a command asks at most once per TTL.
+
+    ``is_owner`` covers owners and the primary owner. A row older than the TTL
+    (``service.slack.roles.ROLE_TTL``) is asked again: someone demoted in Slack loses their rights.
+    """
+
+    __tablename__ = "slack_roles"
+    __table_args__ = (UniqueConstraint("slack_team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slack_team_id: Mapped[str] = mapped_column(String(32))
+    slack_enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    is_owner: Mapped[bool] = mapped_column(default=False)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DigestCheer(Base):
+    """A reaction on a posted digest: a cheer on the digest itself (its wins get theirs in ``cheers``)."""
+
+    __tablename__ = "digest_cheers"
+    __table_args__ = (UniqueConstraint("digest_id", "user_id", "reaction"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"))
     slack_team_id: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(32))
     reaction: Mapped[str] = mapped_column(String(100))

@@ -43,6 +43,18 @@ class Win(Base):
             postgresql_where=text(ACTIVE_KUDOS),
             sqlite_where=text(ACTIVE_KUDOS),
         ),
+        # The dashboard's reads (migration 0014): who has wins in a team, a team's wins of one kind,
+        # and its counted wins over time from the index alone.
+        Index("ix_wins_team_member", "team_id", "member_id", "visibility"),
+        Index("ix_wins_team_kind_time", "team_id", "kind", "occurred_at", "id"),
+        Index(
+            "ix_wins_counted_team_time",
+            "team_id",
+            "occurred_at",
+            "visibility",
+            postgresql_where=text(COUNTED_WINS),
+            sqlite_where=text(COUNTED_WINS),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
