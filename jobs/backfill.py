@@ -18,6 +18,7 @@ from integrations.jira.backfill_events import in_sprint, select_sprints
 from jobs import scope as scope_jobs
 from service.db import Database
 from service.intake.backfill import record_history, team_slugs_of_sprints
+from service.progress.recompute import recompute_teams
 from service.progress.sprint_scope import sprint_by_jira_id
 
 
@@ -63,6 +64,7 @@ def backfill_board(
     sprint_field = rest.sprint_field_from_list(fields)
     chosen = select_sprints(rest.board_sprints(client, board_id, ("active", "closed")), sprint_count)
     report = BackfillReport(board_id=board_id, points_field=points_field)
+    touched_teams: set[int] = set()
     if progress is not None:
         progress.planned(len(chosen))
     for raw_sprint in chosen:
@@ -80,6 +82,7 @@ def backfill_board(
             recorded = record_history(session, issue_events, sprint_events)
             sprint = sprint_by_jira_id(session, sprint_id)
             stored = scope_jobs.store_fetched_scope(session, sprint, fetched) if sprint is not None else None
+        touched_teams |= recorded.stats.touched_teams
         report.sprints.append(str(raw_sprint.get("name") or sprint_id))
         report.issues_seen += len(fetched.issues)
         report.issues_recorded += recorded.issues_recorded
@@ -88,6 +91,10 @@ def backfill_board(
         report.scope_rows_changed += stored.changed if stored is not None else 0
         if progress is not None:
             progress.sprint_done(report.sprints[-1], len(fetched.issues))
+    if touched_teams:
+        # The imported history earns badges, streaks and milestones now, not at the teams' next event.
+        with database.transaction() as session:
+            recompute_teams(session, touched_teams)
     with database.sessions() as session:
         report.teams = team_slugs_of_sprints(session, [int(s["id"]) for s in chosen])
     return report

@@ -57,7 +57,9 @@ class TicketSprints:
             return None
         holding = [w for w in windows if w.holds(instant)]
         started = holding or [w for w in windows if w.start is None or w.start <= instant] or windows
-        return max(started, key=lambda w: (w.start or datetime.min.replace(tzinfo=UTC), int(w.ref))).ref
+        return max(
+            started, key=lambda w: (w.start or datetime.min.replace(tzinfo=UTC), _ref_order(w.ref))
+        ).ref
 
     def refs(self, ticket_ids: Sequence[int | None], instants: Sequence[datetime]) -> list[str | None]:
         """``sprint_of`` for each (ticket, instant): a lookup, and the windows only where needed."""
@@ -66,6 +68,11 @@ class TicketSprints:
             for i in compress(count(), map(self.several.__contains__, ticket_ids)):
                 refs[i] = self.sprint_of(ticket_ids[i], instants[i])
         return refs
+
+
+def _ref_order(ref: str) -> tuple[int, str]:
+    """Jira's sprint ids in number order (later sprints have larger ids), then the unnumbered ones."""
+    return (0, ref.rjust(20, "0")) if ref.isdigit() else (1, ref)
 
 
 # A sprint's issues as columns: keys, done flags, done_at, points, assignee member ids.

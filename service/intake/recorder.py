@@ -4,6 +4,11 @@ Works a batch at a time so a worker pays one query per table per batch rather th
 Under Postgres the batch's tickets and sprints are locked (in key order, so two workers never
 deadlock); every insert ignores conflicts and re-reads, so a retried batch finds its own rows.
 
+An event older than what a ticket holds changes none of its fields but still counts where it must for
+the outcome not to depend on delivery order: when the work was finished (``DoneSpell``), the last points
+and sprints given (``rows.keep_late_points``, ``keep_late_sprints``). A ticket whose project another
+team now claims takes its project's history there first (``service.teams.history``).
+
 Issue events are applied here. Sprint events and sprint wins are ``sprint_recorder``'s, which
 sprints a ticket is in is ``memberships``', and the row shapes a batch reads and writes are ``rows``'.
 """
@@ -11,15 +16,17 @@ sprints a ticket is in is ``memberships``', and the row shapes a batch reads and
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from service.domain.events import DomainEvent, IssueChanged, Person, SprintChanged
-from service.domain.tickets import TicketOutcome, TicketState, decide_ticket, ticket_title
+from service.domain.tickets import TicketOutcome, TicketState, decide_ticket
 from service.domain.wins import WinKind, WinSource, WinStatus
 from service.intake.memberships import Memberships
 from service.intake.rows import (
+    DONE_SPELL,
     MEMBERS,
     TICKET_COLUMNS,
     TICKET_UPDATE,
@@ -31,14 +38,20 @@ from service.intake.rows import (
     RowDict,
     active_ticket_win,
     apply_to_ticket,
+    date_by_spell,
+    done_spell,
+    keep_late_points,
+    keep_late_sprints,
     new_ticket_row,
     prefixed,
+    refresh_ticket_win,
     update_by_id,
 )
 from service.intake.sprint_recorder import SprintRecorder
 from service.intake.stats import RecordStats
 from service.models import Member, TeamSource, Ticket, Win, utcnow
 from service.models.upsert import insert_ignoring_conflicts
+from service.teams import history
 from service.teams.registry import teams_for_sources
 
 __all__ = ["EventRecorder", "RecordStats"]
@@ -71,7 +84,9 @@ class EventRecorder:
 
     def _record_issues(self, events: list[IssueChanged]) -> set[int]:
         names = {e.project_key: e.project_name or e.project_key for e in events}
-        teams = teams_for_sources(self.session, TeamSource.PROJECT, names, names)
+        teams = teams_for_sources(
+            self.session, TeamSource.PROJECT, names, names, moved=self.stats.touched_teams
+        )
         members = self._members(p for e in events for p in (e.assignee, e.actor) if p is not None)
         tickets = self._lock_tickets(events, teams)
         wins = self._ticket_wins(list(tickets))
@@ -79,33 +94,51 @@ class EventRecorder:
         changed_tickets: set[str] = set()
         changed_wins: set[str] = set()
         for event in events:
-            ticket = tickets[event.issue_key]
-            win = wins.get(event.issue_key)
-            state = TicketState(
-                ticket["last_event_ms"], win is not None and win["status"] == WinStatus.ACTIVE
+            key = event.issue_key
+            ticket = tickets[key]
+            win = wins.get(key)
+            credited = event.credited
+            spell = done_spell(ticket, win)
+            later = spell.seen(
+                event.timestamp_ms, event.is_complete, members.get(credited.ref) if credited else None
             )
-            outcome = decide_ticket(state, event)
+            if later != spell:
+                ticket["extra"] = {**(ticket["extra"] or {}), DONE_SPELL: later.to_json()}
+                changed_tickets.add(key)
+            active = win is not None and win["status"] == WinStatus.ACTIVE
+            outcome = decide_ticket(TicketState(ticket["last_event_ms"], active), event)
             if outcome is TicketOutcome.STALE:
+                # Too old to change the ticket, but it may tell when the work was finished, or give
+                # the points that no later event gave.
                 self.stats.stale += 1
+                if keep_late_points(ticket, event):
+                    changed_tickets.add(key)
+                    if active and win is not None:
+                        win["points"] = ticket["points"]
+                        changed_wins.add(key)
+                if active and later != spell and win is not None and date_by_spell(ticket, win, later):
+                    changed_wins.add(key)
+                if keep_late_sprints(ticket, event):
+                    changed_tickets.add(key)
+                    memberships.apply(ticket, replace(event, sprint_move=None))
                 continue
+            keep_late_points(ticket, event)
+            keep_late_sprints(ticket, event)
             apply_to_ticket(ticket, event, members)
-            changed_tickets.add(event.issue_key)
+            changed_tickets.add(key)
             if outcome is TicketOutcome.COMPLETED:
-                ticket["done_at"] = event.occurred_at
-                credited = event.credited
-                wins[event.issue_key] = active_ticket_win(
-                    win, ticket, event, members.get(credited.ref) if credited else None
-                )
+                win = wins[key] = active_ticket_win(win, ticket, event, None)
+                date_by_spell(ticket, win, later)
                 self.stats.completed += 1
             elif outcome is TicketOutcome.RETRACTED and win is not None:
                 win["status"] = WinStatus.RETRACTED.value
                 ticket["done_at"] = None
                 self.stats.retracted += 1
             elif win is not None and win["status"] == WinStatus.ACTIVE:
-                # Still done: keep the title and points current with later edits.
-                win["title"], win["points"] = ticket_title(event), ticket["points"]
-            if event.issue_key in wins:
-                changed_wins.add(event.issue_key)
+                # Still done: keep the win current with later edits (the latest event describes it).
+                refresh_ticket_win(win, ticket, event)
+            if key in wins:
+                changed_wins.add(key)
             memberships.apply(ticket, event)
         self._write_tickets([tickets[k] for k in sorted(changed_tickets)])
         self._write_wins([wins[k] for k in sorted(changed_wins)])
@@ -150,6 +183,21 @@ class EventRecorder:
         query = (
             select(*columns).where(Ticket.issue_key.in_(keys)).order_by(Ticket.issue_key).with_for_update()
         )
+        tickets = {row.issue_key: dict(row._mapping) for row in self.session.execute(query)}
+        # A ticket held by a team that no longer claims its project (the claim was detached, or moved
+        # without its history): the project's history goes to the team that claims it now, so the
+        # outcome does not depend on whether this event came before or after the claim changed.
+        moved = sorted(
+            {
+                t["project_key"]
+                for t in tickets.values()
+                if teams.get(t["project_key"], t["team_id"]) != t["team_id"]
+            }
+        )
+        if not moved:
+            return tickets
+        for project_key in moved:
+            self.stats.touched_teams |= history.move_project(self.session, project_key, teams[project_key])
         return {row.issue_key: dict(row._mapping) for row in self.session.execute(query)}
 
     def _ticket_wins(self, keys: list[str]) -> dict[str, RowDict]:

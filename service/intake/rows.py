@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, Update, bindparam
 
 from service.domain.events import IssueChanged
-from service.domain.tickets import ticket_title
+from service.domain.tickets import DoneSpell, ticket_title
 from service.domain.wins import WinKind, WinSource, WinStatus
 from service.models import Member, Sprint, Ticket, Win
 
@@ -45,6 +45,7 @@ TICKET_COLUMNS = (
     "url",
     "jira_created_at",
     "last_event_ms",
+    "extra",
 )
 TICKET_UPDATE = tuple(c for c in TICKET_COLUMNS if c not in {"team_id", "issue_key", "project_key"})
 WIN_COLUMNS = (
@@ -64,6 +65,13 @@ WIN_COLUMNS = (
 WIN_INSERT = tuple(c for c in WIN_COLUMNS if c != "id")
 WIN_UPDATE = ("id", "status", "title", "member_id", "points", "url", "occurred_at", "details")
 
+# What a ticket keeps in its ``extra`` column so that late events land as timely ones do: the done events
+# of its current spell (``DoneSpell``), and when its points and its sprints were last given (an event
+# that carries none keeps them).
+DONE_SPELL = "done_spell"
+POINTS_MS = "points_ms"
+SPRINTS_MS = "sprints_ms"
+
 
 def new_ticket_row(event: IssueChanged, team_id: int) -> RowDict:
     """A placeholder ticket, inserted unless the issue is known; the events then fill it in."""
@@ -79,7 +87,7 @@ def new_ticket_row(event: IssueChanged, team_id: int) -> RowDict:
         "done": False,
         "url": "",
         "last_event_ms": -1,
-        "extra": {},
+        "extra": {SPRINTS_MS: -1},  # no event has listed its sprints yet
     }
 
 
@@ -126,13 +134,75 @@ def active_ticket_win(
             "source_key": event.issue_key,
         }
     )
+    win.update(status=WinStatus.ACTIVE.value, member_id=member_id, occurred_at=event.occurred_at)
+    refresh_ticket_win(win, ticket, event)
+    return win
+
+
+def refresh_ticket_win(win: RowDict, ticket: RowDict, event: IssueChanged) -> None:
+    """What the latest event says of a done ticket: its title, points, link and details."""
     win.update(
-        status=WinStatus.ACTIVE.value,
         title=ticket_title(event),
-        member_id=member_id,
         points=ticket["points"],
         url=event.url or None,
-        occurred_at=event.occurred_at,
         details={"issue_type": event.issue_type, "summary": event.summary, "status": event.status_name},
     )
-    return win
+
+
+def done_spell(ticket: RowDict, win: RowDict | None) -> DoneSpell:
+    """The ticket's done spell as stored; a ticket done before spells were kept starts from its win."""
+    spell = DoneSpell.from_json((ticket["extra"] or {}).get(DONE_SPELL))
+    if spell.done or not ticket["done"] or ticket["done_at"] is None:
+        return spell
+    member_id = win["member_id"] if win is not None else None
+    return DoneSpell(spell.open_ms, ((round(ticket["done_at"].timestamp() * 1000), member_id),))
+
+
+def keep_late_points(ticket: RowDict, event: IssueChanged) -> bool:
+    """The points of the latest event that carried any, whatever order events came in; True if changed.
+
+    A ticket's points are the last estimate given: an event without points keeps them, so an older event
+    that carried some still counts when every later one carried none.
+    """
+    if event.points is None:
+        return False
+    extra = ticket["extra"] or {}
+    given_ms = extra.get(POINTS_MS)
+    if given_ms is None:  # a ticket stored before this was kept: its points came with its latest event
+        given_ms = ticket["last_event_ms"] if ticket["points"] is not None else -1
+    if event.timestamp_ms < given_ms:
+        return False
+    changed = ticket["points"] != event.points or given_ms != event.timestamp_ms
+    ticket["points"] = event.points
+    ticket["extra"] = {**extra, POINTS_MS: event.timestamp_ms}
+    return changed
+
+
+def keep_late_sprints(ticket: RowDict, event: IssueChanged) -> bool:
+    """Whether the event's sprint field is the latest one given, whatever order events came in.
+
+    An event whose payload has no sprint field keeps the ticket's sprints, so an older event that listed
+    them still counts when no later one did. Records the event as the one that gave them.
+    """
+    if event.sprints is None:
+        return False
+    extra: dict[str, Any] = ticket["extra"] or {}
+    given: int | None = extra.get(SPRINTS_MS)
+    if event.timestamp_ms < (
+        ticket["last_event_ms"] if given is None else given
+    ):  # None: the latest gave them
+        return False
+    ticket["extra"] = {**extra, SPRINTS_MS: event.timestamp_ms}
+    return True
+
+
+def date_by_spell(ticket: RowDict, win: RowDict, spell: DoneSpell) -> bool:
+    """Date and credit a done ticket's win by the event that began its done spell; True if that changed it."""
+    began = spell.began
+    if began is None:
+        return False
+    at, member_id = began
+    if (win["occurred_at"], win["member_id"], ticket["done_at"]) == (at, member_id, at):
+        return False
+    win["occurred_at"], win["member_id"], ticket["done_at"] = at, member_id, at
+    return True

@@ -32,6 +32,7 @@ from service.progress.load_sprints import (
     sprint_headers,
     sprint_windows,
 )
+from service.progress.refs import TeamRefs
 from service.progress.sql import binary_cursor
 
 
@@ -45,12 +46,15 @@ class KeptSprints:
     tallies: sprint_tallies.SprintTallies
 
 
-def load_kept_sprints(session: Session, team_id: int, issue_ages: Sequence[IssueAge]) -> KeptSprints:
+def load_kept_sprints(
+    session: Session, team_id: int, issue_ages: Sequence[IssueAge], refs: TeamRefs | None = None
+) -> KeptSprints:
     """Every sprint's scope; only the sprints whose issues changed since their tally was kept are read.
 
     The others come summarised (``SprintScope.tally``), with in ``done`` only the issues that closed as
     the oldest open one, which is all that the oldest-open-ticket milestone looks up there.
     """
+    refs = refs or TeamRefs(session, team_id)
     headers = sprint_headers(session, team_id)
     from_jira = from_jira_ids(session, list(headers))
     jira = set(from_jira)
@@ -68,28 +72,28 @@ def load_kept_sprints(session: Session, team_id: int, issue_ages: Sequence[Issue
     events = columns_by_sprint(session, event_scope_query(team_id, tallies.stale), 6) if stale else {}
     issues = {sid: columns[1:] for sid, columns in events.items()}
     issues |= jira_scopes(session, [sid for sid in from_jira if sid in stale])
-    people = people_of(team_id, issues.values())
+    people = people_of(refs, issues.values())
     scopes: list[SprintScope] = []
     for sid, header in headers.items():
         valid = tallies.valid.get(sid)
         if valid is not None:
-            scopes.append(_summarised(team_id, sid, header, valid.tally, done.get(sid, {})))
+            scopes.append(_summarised(refs, sid, header, valid.tally, done.get(sid, {})))
             continue
-        scope = scope_of(team_id, sid, header, issues.get(sid), people)
+        scope = scope_of(refs, sid, header, issues.get(sid), people)
         tally = SprintTally.of(scope)
         tallies.fresh[sid] = sprint_tallies.KeptTally(now.of[sid], tally, first_wins.get(sid))
         scopes.append(replace(scope, tally=tally))
-    return KeptSprints(scopes, scope_sources(headers, jira), sprint_windows(headers), tallies)
+    return KeptSprints(scopes, scope_sources(headers, jira, refs), sprint_windows(headers, refs), tallies)
 
 
 def _summarised(
-    team_id: int,
+    refs: TeamRefs,
     sprint_id: int,
     header: SprintHeader,
     tally: SprintTally,
     done: dict[str, tuple[datetime, float | None]],
 ) -> SprintScope:
-    return replace(scope_of(team_id, sprint_id, header, None, {}, tally=tally), done=done)
+    return replace(scope_of(refs, sprint_id, header, None, {}, tally=tally), done=done)
 
 
 # The done issues of the kept sprints among these keys (the issue ages'), as each sprint's scope has them.

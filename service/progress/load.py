@@ -6,8 +6,8 @@ hold a million wins). On Postgres the sprints come summarised where their issues
 (``service.progress.needed_wins``); elsewhere everything is read (``service.progress.load_sprints``,
 ``service.progress.load_wins``), which gives the same result.
 
-The domain knows people, the team and sprints by the refs of ``service.progress.refs``, and a
-challenge by its row id.
+The domain knows people, the team and sprints by the refs of ``service.progress.refs`` (outside ids,
+so the same history gives the same keys whatever order it arrived in), and a challenge by its row id.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from service.progress.kept_sprints import load_kept_sprints
 from service.progress.load_sprints import all_ticket_sprints, load_sprints
 from service.progress.load_wins import load_win_columns, load_wins
 from service.progress.needed_wins import load_needed_win_columns
-from service.progress.refs import member_ref
+from service.progress.refs import TeamRefs
 from service.progress.sql import is_postgres
 
 
@@ -50,6 +50,8 @@ class TeamInputs:
     freezes: list[StreakFreeze]
     challenges: list[Challenge]
     issue_ages: list[IssueAge]
+    # How the engine names the team, its people and its sprints (outside ids), and back to member ids.
+    refs: TeamRefs
     scope_sources: dict[str, str] = field(default_factory=dict)  # sprint ref -> a ScopeSource value
     # Sprint tallies derived afresh while loading (Postgres), kept by ``store_result`` for next time.
     fresh_tallies: dict[int, sprint_tallies.KeptTally] = field(default_factory=dict)
@@ -63,32 +65,33 @@ class TeamNotFound(LookupError):
 
 
 def load_team_inputs(session: Session, team_id: int) -> TeamInputs:
-    row = session.execute(select(Team.timezone, Team.rules).where(Team.id == team_id)).first()
+    row = session.execute(select(Team.timezone, Team.rules, Team.slug).where(Team.id == team_id)).first()
     if row is None:
         raise TeamNotFound(f"no team with id {team_id}")
+    refs = TeamRefs(session, team_id, row.slug)
     holidays = frozenset(session.scalars(select(TeamHoliday.day).where(TeamHoliday.team_id == team_id)))
     calendar = TeamCalendar(timezone=row.timezone or "UTC", holidays=holidays)
     rules = rules_or_defaults(row.rules)
     freezes = [
-        StreakFreeze(member_ref(team_id, member_id), day)
+        StreakFreeze(refs.member(member_id), day)
         for member_id, day in session.execute(
             select(StreakFreezeDay.member_id, StreakFreezeDay.day).where(StreakFreezeDay.team_id == team_id)
         )
     ]
-    challenges = load_challenges(session, team_id)
+    challenges = load_challenges(session, team_id, refs)
     issue_ages = load_issue_ages(session, team_id)
     wins: list[RecordedWin] | WinColumns
     fresh_tallies: dict[int, sprint_tallies.KeptTally] = {}
     if not is_postgres(session):
-        sprints, ticket_sprints, scope_sources = load_sprints(session, team_id)
-        wins = list(load_wins(session, team_id, ticket_sprints))
+        sprints, ticket_sprints, scope_sources = load_sprints(session, team_id, refs)
+        wins = list(load_wins(session, team_id, ticket_sprints, refs))
     else:
-        kept = load_kept_sprints(session, team_id, issue_ages)
+        kept = load_kept_sprints(session, team_id, issue_ages, refs)
         sprints, scope_sources = kept.scopes, kept.sources
-        needed = load_needed_win_columns(session, team_id, kept, rules, calendar, challenges)
+        needed = load_needed_win_columns(session, team_id, kept, rules, calendar, challenges, refs)
         if needed is None:
             wins = load_win_columns(
-                session, team_id, all_ticket_sprints(session, team_id, kept.windows), rules
+                session, team_id, all_ticket_sprints(session, team_id, kept.windows), rules, refs
             )
         else:
             wins = needed
@@ -102,12 +105,14 @@ def load_team_inputs(session: Session, team_id: int) -> TeamInputs:
         freezes=freezes,
         challenges=challenges,
         issue_ages=issue_ages,
+        refs=refs,
         scope_sources=scope_sources,
         fresh_tallies=fresh_tallies,
     )
 
 
-def load_challenges(session: Session, team_id: int) -> list[Challenge]:
+def load_challenges(session: Session, team_id: int, refs: TeamRefs | None = None) -> list[Challenge]:
+    refs = refs or TeamRefs(session, team_id)
     rows = session.execute(
         select(
             ChallengeRow.id,
@@ -125,7 +130,7 @@ def load_challenges(session: Session, team_id: int) -> list[Challenge]:
     return [
         Challenge(
             r.id,
-            TEAM_OWNER if r.owner == OWNER_TEAM else member_ref(team_id, r.member_id),
+            TEAM_OWNER if r.owner == OWNER_TEAM else refs.member(r.member_id),
             r.title,
             r.metric,
             r.target,

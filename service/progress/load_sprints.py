@@ -21,31 +21,36 @@ from service.domain.sprint_tally import SprintTally
 from service.domain.ticket_sprints import SprintWindow, TicketSprints
 from service.models import Sprint, Ticket, sprint_tickets
 from service.models.scope import SprintScopeItem, SprintScopeSource
-from service.progress.refs import member_ref, sprint_ref
+from service.progress.refs import TeamRefs
 from service.progress.sql import binary_cursor, inline, is_postgres, stream
 
 # A sprint's issues as columns: keys, done flags, done_at, points, assignee member ids.
 ScopeColumns = list[Sequence[Any]]
 # A sprint's row as ``sprint_headers`` reads it (id, name, start_at, end_at, completed_at, goal_met_at,
-# goal_met_by_member_id): what a scope holds besides its issues.
-SprintHeader = Row[int, str, datetime | None, datetime | None, datetime | None, datetime | None, int | None]
+# goal_met_by_member_id, jira_id): what a scope holds besides its issues.
+SprintHeader = Row[
+    int, str, datetime | None, datetime | None, datetime | None, datetime | None, int | None, int | None
+]
 
 
-def load_sprints(session: Session, team_id: int) -> tuple[list[SprintScope], TicketSprints, dict[str, str]]:
+def load_sprints(
+    session: Session, team_id: int, refs: TeamRefs | None = None
+) -> tuple[list[SprintScope], TicketSprints, dict[str, str]]:
     """Sprint scopes, and for each ticket the sprints it sat in (to give its win a sprint).
 
     Committed scope comes from Jira's sprint report when the REST refresh stored it (source
     ``jira``); otherwise it is inferred from the tickets we saw in the sprint (``events``).
     """
+    refs = refs or TeamRefs(session, team_id)
     headers = sprint_headers(session, team_id)
-    windows = sprint_windows(headers)
+    windows = sprint_windows(headers, refs)
     members = columns_by_sprint(session, event_scope_query(team_id), 6)
     ticket_sprints = TicketSprints.of({sid: columns[0] for sid, columns in members.items()}, windows)
     from_jira = jira_scopes(session, from_jira_ids(session, list(headers)))
     issues = {sid: columns[1:] for sid, columns in members.items()} | from_jira
-    people = people_of(team_id, issues.values())
-    scopes = [scope_of(team_id, sid, header, issues.get(sid), people) for sid, header in headers.items()]
-    return scopes, ticket_sprints, scope_sources(headers, from_jira)
+    people = people_of(refs, issues.values())
+    scopes = [scope_of(refs, sid, header, issues.get(sid), people) for sid, header in headers.items()]
+    return scopes, ticket_sprints, scope_sources(headers, from_jira, refs)
 
 
 def sprint_headers(session: Session, team_id: int) -> dict[int, SprintHeader]:
@@ -61,6 +66,7 @@ def sprint_headers(session: Session, team_id: int) -> dict[int, SprintHeader]:
                 Sprint.completed_at,
                 Sprint.goal_met_at,
                 Sprint.goal_met_by_member_id,
+                Sprint.jira_id,
             )
             .where(Sprint.team_id == team_id, Sprint.state != "deleted")
             .order_by(Sprint.id)
@@ -68,9 +74,9 @@ def sprint_headers(session: Session, team_id: int) -> dict[int, SprintHeader]:
     }
 
 
-def sprint_windows(headers: dict[int, SprintHeader]) -> dict[int, SprintWindow]:
+def sprint_windows(headers: dict[int, SprintHeader], refs: TeamRefs) -> dict[int, SprintWindow]:
     return {
-        sid: SprintWindow(sprint_ref(sid), s.start_at, s.completed_at or s.end_at)
+        sid: SprintWindow(refs.sprint(s.jira_id, s.name), s.start_at, s.completed_at or s.end_at)
         for sid, s in headers.items()
     }
 
@@ -96,15 +102,16 @@ def event_scope_query(
     return query if sprint_ids is None else query.where(sprint_tickets.c.sprint_id.in_(sprint_ids))
 
 
-def people_of(team_id: int, issues: Iterable[ScopeColumns]) -> dict[int, str]:
-    assigned = {m for columns in issues for m in set(columns[4])}
-    return {m: member_ref(team_id, m) for m in assigned if m is not None}
+def people_of(refs: TeamRefs, issues: Iterable[ScopeColumns]) -> dict[int, str]:
+    return refs.members(m for columns in issues for m in set(columns[4]))
 
 
-def scope_sources(headers: dict[int, SprintHeader], from_jira: Collection[int]) -> dict[str, str]:
+def scope_sources(
+    headers: dict[int, SprintHeader], from_jira: Collection[int], refs: TeamRefs
+) -> dict[str, str]:
     return {
-        sprint_ref(sid): (ScopeSource.JIRA if sid in from_jira else ScopeSource.EVENTS).value
-        for sid in headers
+        refs.sprint(h.jira_id, h.name): (ScopeSource.JIRA if sid in from_jira else ScopeSource.EVENTS).value
+        for sid, h in headers.items()
     }
 
 
@@ -112,7 +119,7 @@ _NO_ISSUES: ScopeColumns = [[], [], [], [], []]
 
 
 def scope_of(
-    team_id: int,
+    refs: TeamRefs,
     sprint_id: int,
     header: SprintHeader,
     issues: ScopeColumns | None,
@@ -124,7 +131,7 @@ def scope_of(
     keys, done, done_at, points, assignees = issues or _NO_ISSUES
     finished = [bool(d) and at is not None for d, at in zip(done, done_at, strict=True)]
     return SprintScope(
-        sprint_ref=sprint_ref(sprint_id),
+        sprint_ref=refs.sprint(header.jira_id, header.name),
         name=header.name,
         start=header.start_at,
         end=header.end_at,
@@ -140,9 +147,7 @@ def scope_of(
         ),
         assignees=dict(zip(keys, map(people.get, assignees), strict=True)),
         goal_met_confirmed_at=header.goal_met_at,
-        goal_met_confirmed_by=(
-            member_ref(team_id, header.goal_met_by_member_id) if header.goal_met_by_member_id else None
-        ),
+        goal_met_confirmed_by=refs.member_or_none(header.goal_met_by_member_id),
         tally=tally,
     )
 

@@ -21,6 +21,7 @@ from service.domain.ticket_sprints import TicketSprints
 from service.domain.win_columns import WinColumns
 from service.domain.wins import COUNTED_KINDS, WinKind, WinSource, WinStatus
 from service.models import Ticket, Win
+from service.progress.refs import TeamRefs
 from service.progress.sql import binary_cursor, stream
 
 # The counted kinds' names, in the order the columnar statement numbers them (``kinds`` parameter).
@@ -28,7 +29,10 @@ COUNTED_KIND_NAMES = sorted(k.value for k in COUNTED_KINDS)
 _BUG = "bug"
 
 
-def load_wins(session: Session, team_id: int, ticket_sprints: TicketSprints) -> Iterator[RecordedWin]:
+def load_wins(
+    session: Session, team_id: int, ticket_sprints: TicketSprints, refs: TeamRefs | None = None
+) -> Iterator[RecordedWin]:
+    refs = refs or TeamRefs(session, team_id)
     kudos_from = Win.details[("kudos_from", "member_id")].as_integer()
     query = (
         select(
@@ -58,7 +62,7 @@ def load_wins(session: Session, team_id: int, ticket_sprints: TicketSprints) -> 
     )
     active = WinStatus.ACTIVE
     kinds = {k.value: k for k in WinKind}
-    prefix = f"{team_id}:"
+    member = refs.member_or_none
     for (
         win_id,
         kind,
@@ -77,14 +81,14 @@ def load_wins(session: Session, team_id: int, ticket_sprints: TicketSprints) -> 
             win_id,
             kinds[kind],
             active,
-            None if member_id is None else prefix + str(member_id),
+            member(member_id),
             occurred_at,
             points,
             source_key,
             issue_type,
             ticket_sprints.sprint_of(ticket_id, occurred_at),
             issue_type is not None and issue_type.casefold() == _BUG,
-            None if giver is None else prefix + str(giver),
+            member(giver),
             tuple(labels) if labels else (),
             project_key,
             bool(is_subtask),
@@ -148,17 +152,21 @@ def win_columns_sql(
 
 
 def load_win_columns(
-    session: Session, team_id: int, ticket_sprints: TicketSprints, rules: TeamRules
+    session: Session,
+    team_id: int,
+    ticket_sprints: TicketSprints,
+    rules: TeamRules,
+    refs: TeamRefs | None = None,
 ) -> WinColumns:
     with_filters = not rules.counts_every_ticket
     with binary_cursor(session) as cursor:
         cursor.execute(win_columns_sql(with_filters), {"kinds": COUNTED_KIND_NAMES, "team_id": team_id})
         row = cursor.fetchone()
-    return win_columns_of(row, team_id, ticket_sprints, with_filters)
+    return win_columns_of(row, refs or TeamRefs(session, team_id), ticket_sprints, with_filters)
 
 
 def win_columns_of(
-    row: Sequence[Any] | None, team_id: int, ticket_sprints: TicketSprints, with_filters: bool
+    row: Sequence[Any] | None, people: TeamRefs, ticket_sprints: TicketSprints, with_filters: bool
 ) -> WinColumns:
     """``WinColumns`` from the arrays of ``win_columns_sql``."""
     if row is None or row[0] is None:  # array_agg over no rows is NULL
@@ -168,8 +176,7 @@ def win_columns_of(
         None,
         *(WinKind(k) for k in COUNTED_KIND_NAMES),
     ]  # array_position counts from 1
-    prefix = f"{team_id}:"
-    refs = {m: prefix + str(m) for m in {*member_ids, *givers} if m is not None}
+    refs = people.members({*member_ids, *givers})
     is_bug = {t: t is not None and t.casefold() == _BUG for t in set(issue_types)}
     columns = WinColumns(
         ids=ids,

@@ -33,7 +33,7 @@ from service.progress.load_wins import (
     win_columns_of,
     win_columns_sql,
 )
-from service.progress.refs import sprint_ref
+from service.progress.refs import TeamRefs
 from service.progress.sql import binary_cursor
 
 # partial indexes' predicate (``COUNTED_WINS``) word for word so that Postgres can use them.
@@ -159,6 +159,7 @@ def load_needed_win_columns(
     rules: TeamRules,
     calendar: TeamCalendar,
     challenges: Sequence[Challenge],
+    refs: TeamRefs | None = None,
 ) -> WinColumns | None:
     """The counted wins a recompute reads, and a few more; None when the whole history must be loaded.
 
@@ -168,6 +169,7 @@ def load_needed_win_columns(
     """
     if not rules.counts_every_ticket:
         return None
+    refs = refs or TeamRefs(session, team_id)
     params: dict[str, Any] = {"team_id": team_id}
     with binary_cursor(session) as cursor:
         first_at, last_at = cursor.execute(_SPAN_SQL, params).fetchone()  # type: ignore[misc]
@@ -208,7 +210,7 @@ def load_needed_win_columns(
         if first_wins and instants:
             params["instants"] = instants
             ids.update(_ids(cursor.execute(_AT_INSTANTS_SQL, params)))
-        columns = read_chosen(cursor, team_id, ids, sprints.windows)
+        columns = read_chosen(cursor, team_id, ids, sprints.windows, refs)
         if not first_wins or columns is None:
             return columns
         missing = _first_wins_missing(columns, sprints)
@@ -222,14 +224,14 @@ def load_needed_win_columns(
             first = _first_win_of(cursor, team_id, sid, sprints.windows)
             if first is not None:
                 ids.add(first)
-        return read_chosen(cursor, team_id, ids, sprints.windows)
+        return read_chosen(cursor, team_id, ids, sprints.windows, refs)
 
 
 def _first_win_of(
     cursor: psycopg.Cursor[Any], team_id: int, sprint_id: int, windows: dict[int, SprintWindow]
 ) -> int | None:
     """The id of the sprint's first win: the earliest of its tickets' wins that the sprint holds."""
-    ref = sprint_ref(sprint_id)
+    ref = windows[sprint_id].ref
     for page in sprint_tallies.wins_in_order(cursor, team_id, sprint_id):
         placed = _ticket_sprints_of(cursor, team_id, [ticket_id for _, ticket_id, _ in page], windows)
         for win_id, ticket_id, at in page:
@@ -244,12 +246,17 @@ def _first_wins_missing(columns: WinColumns, sprints: KeptSprints) -> list[int]:
     return [
         sid
         for sid in sprints.windows
-        if (at := sprints.tallies.first_win_at(sid)) is not None and (sprint_ref(sid), at) not in read
+        if (at := sprints.tallies.first_win_at(sid)) is not None
+        and (sprints.windows[sid].ref, at) not in read
     ]
 
 
 def read_chosen(
-    cursor: psycopg.Cursor[Any], team_id: int, ids: set[int], windows: dict[int, SprintWindow]
+    cursor: psycopg.Cursor[Any],
+    team_id: int,
+    ids: set[int],
+    windows: dict[int, SprintWindow],
+    refs: TeamRefs,
 ) -> WinColumns | None:
     """The chosen wins with their tickets, in order; None if one of them no longer counts.
 
@@ -260,7 +267,7 @@ def read_chosen(
     row = cursor.execute(win_columns_sql(False, _NEEDED_WINS, TICKETS_LOOKED_UP), params).fetchone()
     ticket_ids = () if row is None or row[0] is None else row[WIN_COLUMNS.index("ticket_id")]
     ticket_sprints = _ticket_sprints_of(cursor, team_id, ticket_ids, windows)
-    columns = win_columns_of(row, team_id, ticket_sprints, False)
+    columns = win_columns_of(row, refs, ticket_sprints, False)
     return columns if len(columns) == len(ids) else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import select
@@ -9,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from service.domain.progress import ProgressResult, recompute
 from service.models import Team
+from service.observability.metrics import timed_recompute
 from service.progress.load import TeamInputs, load_team_inputs
-from service.progress.refs import team_ref
 from service.progress.save import ProgressChanges, store_result
 
 
@@ -21,9 +22,17 @@ def lock_team(session: Session, team_id: int) -> bool:
 
 def recompute_team(session: Session, team_id: int, today: date | None = None) -> ProgressChanges:
     """Load, recompute and store one team's progress in the caller's transaction."""
-    inputs = load_team_inputs(session, team_id)
-    result = run_recompute(inputs, today or inputs.local_today())
+    with timed_recompute():
+        inputs = load_team_inputs(session, team_id)
+        result = run_recompute(inputs, today or inputs.local_today())
     return store_result(session, inputs, result)
+
+
+def recompute_teams(session: Session, team_ids: Iterable[int], today: date | None = None) -> None:
+    """Recompute these teams in the caller's transaction (history moved between them, or was imported)."""
+    for team_id in sorted(set(team_ids)):
+        if lock_team(session, team_id):
+            recompute_team(session, team_id, today)
 
 
 def run_recompute(inputs: TeamInputs, today: date) -> ProgressResult:
@@ -36,5 +45,5 @@ def run_recompute(inputs: TeamInputs, today: date) -> ProgressResult:
         today,
         challenges=inputs.challenges,
         issue_ages=inputs.issue_ages,
-        team_ref=team_ref(inputs.team_id),
+        team_ref=inputs.refs.team,
     )

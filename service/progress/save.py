@@ -24,7 +24,6 @@ from service.models.progress import OWNER_MEMBER, OWNER_TEAM, ChallengeRow, Stre
 from service.models.upsert import insert_ignoring_conflicts
 from service.progress import tallies as sprint_tallies
 from service.progress.load import TeamInputs
-from service.progress.refs import member_id_of
 from service.progress.sql import stream
 from service.wins.rows import win_row
 
@@ -67,16 +66,17 @@ _COMPARED = ("status", "title", "member_id", "points", "url", "occurred_at", "de
 
 def store_result(session: Session, inputs: TeamInputs, result: ProgressResult) -> ProgressChanges:
     changes = ProgressChanges(inputs.team_id)
-    _store_engine_wins(session, inputs.team_id, result.drafts, changes)
-    changes.streaks_changed = _store_streaks(session, inputs.team_id, result)
+    _store_engine_wins(session, inputs, result.drafts, changes)
+    changes.streaks_changed = _store_streaks(session, inputs, result)
     changes.challenges_changed = _store_challenges(session, result.challenges)
     sprint_tallies.save(session, inputs.team_id, inputs.fresh_tallies)
     return changes
 
 
 def _store_engine_wins(
-    session: Session, team_id: int, drafts: Sequence[WinDraft], changes: ProgressChanges
+    session: Session, inputs: TeamInputs, drafts: Sequence[WinDraft], changes: ProgressChanges
 ) -> None:
+    team_id, member_id_of = inputs.team_id, inputs.refs.member_id
     wanted = {
         (d.kind.value, d.source_key): win_row(team_id, d, member_id=member_id_of(d.member_ref))
         for d in drafts
@@ -146,9 +146,12 @@ def _stats_row(stats: StreakStats) -> tuple[int, int, date | None, date | None]:
     return (stats.current, stats.best, stats.current_start, stats.last_day)
 
 
-def _store_streaks(session: Session, team_id: int, result: ProgressResult) -> int:
+def _store_streaks(session: Session, inputs: TeamInputs, result: ProgressResult) -> int:
+    team_id, member_id_of = inputs.team_id, inputs.refs.member_id
     wanted: dict[int | None, tuple[int, int, date | None, date | None]] = {
-        member_id_of(ref): _stats_row(stats) for ref, stats in result.member_streaks.items()
+        member_id: _stats_row(stats)
+        for ref, stats in result.member_streaks.items()
+        if (member_id := member_id_of(ref)) is not None
     }
     wanted[None] = _stats_row(result.team_streak)  # the team's own row
     existing = {

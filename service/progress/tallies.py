@@ -36,7 +36,7 @@ from service.models.progress import SprintTallyRow
 from service.models.wins import COUNTED_WINS
 
 # Bumped when the tally's stored form or its derivation changes: every kept tally is then stale.
-TALLY_VERSION = 1
+TALLY_VERSION = 2  # 2: member refs name people by their outside identity
 
 # Per sprint: its issues' count and the sum of their hashes (order-free). Instants are hashed as epoch
 # seconds, free of the session's date style.

@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from typing import TypedDict, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.domain.replies import unknown_team
-from service.domain.sprints import sprint_win_key
-from service.models import Sprint, Team, TeamSource, Ticket, Win
+from service.models import Team, TeamSource, Win
 from service.models.upsert import insert_ignoring_conflicts
+from service.progress.recompute import recompute_teams
+from service.teams import history
 
 # Typed as any FromClause; the bulk inserts need a Table.
 _TEAMS = cast(Table, Team.__table__)
@@ -88,17 +89,25 @@ def find_team(session: Session, name: str) -> Team:
 
 
 def teams_for_sources(
-    session: Session, kind: str, keys: Iterable[str], names: dict[str, str] | None = None
+    session: Session,
+    kind: str,
+    keys: Iterable[str],
+    names: dict[str, str] | None = None,
+    *,
+    moved: set[int] | None = None,
 ) -> dict[str, int]:
     """Map project keys (or board ids) to team ids, creating a team for any unclaimed one.
 
+    A project claimed anew (its claim had been detached) takes its history along from the team that
+    held it; the teams whose history changed are added to ``moved``, to be recomputed.
     Safe under concurrent workers: inserts ignore conflicts and the mapping is re-read.
     """
     wanted = sorted(set(keys))
     if not wanted:
         return {}
     found = _claims(session, kind, wanted)
-    for key in (k for k in wanted if k not in found):
+    unclaimed = [k for k in wanted if k not in found]
+    for key in unclaimed:
         slug = _free_slug(session, _slug_for(kind, key))
         display = (names or {}).get(key) or (key if kind == TeamSource.PROJECT else f"Board {key}")
         insert_ignoring_conflicts(
@@ -111,7 +120,12 @@ def teams_for_sources(
         insert_ignoring_conflicts(
             session, _TEAM_SOURCES, [{"team_id": team_id, "kind": kind, "key": key}], ["kind", "key"]
         )
-    found.update(_claims(session, kind, [k for k in wanted if k not in found]))
+    found.update(_claims(session, kind, unclaimed))
+    if kind == TeamSource.PROJECT:
+        for key in unclaimed:
+            touched = history.move_project(session, key, found[key])
+            if moved is not None:
+                moved |= touched
     return found
 
 
@@ -136,8 +150,12 @@ def claim_board_for(session: Session, board_id: int, team_id: int) -> int:
     holder = session.get(Team, claim.team_id)
     if holder is not None and _is_placeholder(session, holder, key):
         claim.team_id = team_id
-        _move_history(session, TeamSource.BOARD, key, holder.id, team_id)
         session.flush()
+        history.move_board(session, key, team_id)
+        # The placeholder's engine wins were earned only while it held the board; the team that now
+        # holds it earns them again under its own keys.
+        session.execute(delete(Win).where(Win.team_id == holder.id))
+        session.expire(holder)
         session.delete(holder)
         session.flush()
         return team_id
@@ -221,17 +239,24 @@ def validate_timezone(name: str) -> str:
 
 
 def attach(session: Session, slug: str, kind: str, key: str) -> Team:
-    """Claim a project (or board) for a team, and bring its history along."""
+    """Claim a project (or board) for a team, and bring its history along, whoever held it before.
+
+    The history follows the claim even when the claim had been detached meanwhile; both sides are
+    recomputed in the same transaction, so their badges, streaks and milestones match what they hold.
+    """
     team = get_team(session, slug)
     key = key.upper() if kind == TeamSource.PROJECT else key
     claim = session.scalars(select(TeamSource).where(TeamSource.kind == kind, TeamSource.key == key)).first()
-    previous_team_id = claim.team_id if claim else None
     if claim is None:
         session.add(TeamSource(team_id=team.id, kind=kind, key=key))
     else:
         claim.team_id = team.id
-    if previous_team_id is not None and previous_team_id != team.id:
-        _move_history(session, kind, key, previous_team_id, team.id)
+    session.flush()
+    if kind == TeamSource.PROJECT:
+        touched = history.move_project(session, key, team.id)
+    else:
+        touched = history.move_board(session, key, team.id)
+    recompute_teams(session, touched)
     session.flush()
     session.refresh(team)
     return team
@@ -247,37 +272,9 @@ def detach(session: Session, slug: str, kind: str, key: str) -> Team:
     ).first()
     if claim is None:
         raise TeamError(f"team {slug!r} does not claim {kind} {key!r}")
-    # Its next event will give the project a team of its own again; nothing is dropped.
+    # Its history stays here until a team claims it: attached to another team, or (at the project's next
+    # event) a team of its own, which then takes the history along (``history.move_project``).
     session.delete(claim)
     session.flush()
     session.refresh(team)
     return team
-
-
-def _move_history(session: Session, kind: str, key: str, from_team: int, to_team: int) -> None:
-    if kind == TeamSource.PROJECT:
-        keys = select(Ticket.issue_key).where(Ticket.project_key == key, Ticket.team_id == from_team)
-        session.execute(
-            update(Win)
-            .where(Win.team_id == from_team, Win.kind == "ticket", Win.source_key.in_(keys))
-            .values(team_id=to_team)
-        )
-        session.execute(
-            update(Ticket)
-            .where(Ticket.project_key == key, Ticket.team_id == from_team)
-            .values(team_id=to_team)
-        )
-    else:
-        sprint_ids = select(Sprint.jira_id).where(Sprint.board_id == int(key), Sprint.team_id == from_team)
-        sprint_keys = [sprint_win_key(sid) for sid in session.scalars(sprint_ids) if sid is not None]
-        if sprint_keys:
-            session.execute(
-                update(Win)
-                .where(Win.team_id == from_team, Win.source_key.in_(sprint_keys))
-                .values(team_id=to_team)
-            )
-        session.execute(
-            update(Sprint)
-            .where(Sprint.board_id == int(key), Sprint.team_id == from_team)
-            .values(team_id=to_team)
-        )

@@ -82,6 +82,7 @@ def seed(database: Database, seed: int, rules: dict[str, Any]) -> None:
             sprints.append(
                 {
                     "id": n + 1,
+                    "jira_id": n + 1,  # the engine names a sprint by Jira's id
                     "team_id": 1,
                     "name": f"Sprint {n + 1}",
                     "state": "deleted" if n == 4 else "closed",

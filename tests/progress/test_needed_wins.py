@@ -31,6 +31,7 @@ from service.progress.load_wins import load_win_columns as _load_win_columns
 from service.progress.needed_wins import BUG_SPELLINGS as _BUG_SPELLINGS
 from service.progress.needed_wins import read_chosen as _read_chosen
 from service.progress.recompute import run_recompute
+from service.progress.refs import TeamRefs
 from service.progress.sql import binary_cursor
 from tests.progress.conftest import win_row
 
@@ -63,6 +64,7 @@ def seed(database: Database, history: int, zone: str, rules: dict[str, Any]) -> 
             [
                 {
                     "id": n,
+                    "jira_id": n,  # the engine names a sprint by Jira's id
                     "team_id": 1,
                     "name": f"S{n}",
                     "state": "deleted" if n == 4 else "closed",
@@ -184,9 +186,11 @@ def test_a_chosen_win_that_stopped_counting_meanwhile_means_loading_every_win(po
         counted = list(_load_win_columns(session, 1, ticket_sprints, TeamRules()).ids[:50])
         retracted = session.scalar(select(Win.id).where(Win.status == "retracted").limit(1))
         with binary_cursor(session) as cursor:
-            chosen = _read_chosen(cursor, 1, set(counted), ticket_sprints)
+            chosen = _read_chosen(cursor, 1, set(counted), ticket_sprints, TeamRefs(session, 1))
             assert chosen is not None and list(chosen.ids) == counted  # in (occurred_at, id) order
-            assert _read_chosen(cursor, 1, {*counted, retracted}, ticket_sprints) is None
+            assert (
+                _read_chosen(cursor, 1, {*counted, retracted}, ticket_sprints, TeamRefs(session, 1)) is None
+            )
 
 
 @pytest.mark.postgres

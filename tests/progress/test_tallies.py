@@ -224,6 +224,7 @@ def _busy_sprints(database: Database) -> None:
             [
                 {
                     "id": n,
+                    "jira_id": n,  # the engine names a sprint by Jira's id
                     "team_id": 1,
                     "name": f"S{n}",
                     "state": "closed",

@@ -107,8 +107,9 @@ def test_clicking_the_button_records_the_goal_and_the_engine_celebrates_it_once(
     assert row.goal_met_by_member_id == clicker
     assert row.goal_met_at is not None and row.goal_met_at >= before
     assert milestone.team_id == linked and milestone.source == "engine"
-    assert milestone.details["sprint_ref"] == str(sprint_id)
-    assert milestone.details["confirmed_by"] == f"{linked}:{clicker}"
+    # Named by outside ids: the sprint by Jira's id, the person by their stable identity.
+    assert milestone.details["sprint_ref"] == "42"
+    assert milestone.details["confirmed_by"] == f"payments:slack:{WORKSPACE}:{USER}"
     assert milestone.occurred_at == row.goal_met_at
 
     # A second click (a double click, or a teammate) changes nothing: the first confirmation stands.
