@@ -40,6 +40,7 @@ from service.domain.digest_blocks import Digest, render_console
 from service.domain.digest_notices import channel_error, linker_notice
 from service.models import utcnow
 from service.models.digests import DigestKind, DigestState, StoredDigest
+from service.observability.metrics import count_slack_post
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ def deliver(rt: runtime.Runtime, digest_id: int, composed: Digest | None = None)
             )
             if ts is not None:
                 _record_posted(rt, row, ts)
+                count_slack_post(row.kind, "posted")  # by the attempt whose answer was lost
                 log.info(
                     "digest %s was already in %s (ts %s): recorded, not reposted", row.id, row.channel_id, ts
                 )
@@ -127,6 +129,7 @@ def deliver(rt: runtime.Runtime, digest_id: int, composed: Digest | None = None)
     except (PostError, installation.SlackNotInstalled) as error:
         return _after_failure(rt, row, error, maybe_sent=False, enterprise_id=enterprise_id)
     _record_posted(rt, row, posted.ts)
+    count_slack_post(row.kind, "posted")
     return PostOutcome(row.id, row.channel_id, DigestState.POSTED.value, ts=posted.ts)
 
 
@@ -157,6 +160,7 @@ def _after_failure(
     enterprise_id: str | None,
 ) -> PostOutcome:
     text = str(error) if isinstance(error, PostError) else f"{type(error).__name__}: {error}"
+    count_slack_post(row.kind, "failed")  # every failed attempt, retried by RQ or not
     if isinstance(error, ChannelUnavailable):
         return _channel_unavailable(rt, row, error, enterprise_id)
     retryable = isinstance(error, PostOutcomeUnknown) or (isinstance(error, PostRejected) and error.retryable)

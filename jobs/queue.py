@@ -16,6 +16,10 @@ from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
+from jobs import job_outcomes
+from service.observability.context import current_request_id, request_id_bound
+from service.observability.metrics import count_job
+
 log = logging.getLogger(__name__)
 
 # Jira retries for about 30 minutes; our own retries back off over a similar span.
@@ -56,14 +60,23 @@ class RQJobQueue:
 
     def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> None:
         try:
-            self.rq.enqueue(func, *args, job_id=job_id, retry=RETRY, result_ttl=600, failure_ttl=7 * 86400)
+            self.rq.enqueue(
+                func, *args, job_id=job_id, retry=RETRY, result_ttl=600, failure_ttl=7 * 86400, **_observed()
+            )
         except QUEUE_UNAVAILABLE as error:
             raise QueueUnavailable(str(error)) from error
 
     def enqueue_unique(self, func: Callable[..., Any], *args: Any, job_id: str) -> bool:
         try:
             self.rq.enqueue(
-                func, *args, job_id=job_id, unique=True, retry=RETRY, result_ttl=86400, failure_ttl=7 * 86400
+                func,
+                *args,
+                job_id=job_id,
+                unique=True,
+                retry=RETRY,
+                result_ttl=86400,
+                failure_ttl=7 * 86400,
+                **_observed(),
             )
         except DuplicateJobError:
             return False
@@ -80,7 +93,7 @@ class RQJobQueue:
             if not self.redis.set(key, 1, nx=True, ex=ttl_seconds):
                 return False
             try:
-                self.rq.enqueue(func, *args, retry=RETRY, result_ttl=0, failure_ttl=7 * 86400)
+                self.rq.enqueue(func, *args, retry=RETRY, result_ttl=0, failure_ttl=7 * 86400, **_observed())
             except BaseException:
                 self.redis.delete(key)
                 raise
@@ -101,6 +114,17 @@ class RQJobQueue:
             raise QueueUnavailable(str(error)) from error
 
 
+def _observed() -> dict[str, Any]:
+    """What every RQ job carries: callbacks that count and log its outcome, and the request id it was
+    queued under (in its meta), so its log lines and the jobs it queues in turn carry it too."""
+    request_id = current_request_id()
+    return {
+        "on_success": job_outcomes.ON_SUCCESS,
+        "on_failure": job_outcomes.ON_FAILURE,
+        "meta": {job_outcomes.REQUEST_ID_META: request_id} if request_id else None,
+    }
+
+
 class InProcessJobQueue:
     """Runs jobs one at a time on a background thread of this process.
 
@@ -109,7 +133,10 @@ class InProcessJobQueue:
     """
 
     def __init__(self, retries: int = 3) -> None:
-        self._jobs: stdlib_queue.Queue[tuple[Callable[..., Any], tuple[Any, ...]]] = stdlib_queue.Queue()
+        # Each job with the request id it was queued under.
+        self._jobs: stdlib_queue.Queue[tuple[Callable[..., Any], tuple[Any, ...], str | None]] = (
+            stdlib_queue.Queue()
+        )
         self._retries = retries
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -122,7 +149,7 @@ class InProcessJobQueue:
     def enqueue(self, func: Callable[..., Any], *args: Any, job_id: str | None = None) -> None:
         with self._idle:
             self._outstanding += 1
-        self._jobs.put((func, args))
+        self._jobs.put((func, args, current_request_id()))
         self._ensure_thread()
 
     def enqueue_unique(self, func: Callable[..., Any], *args: Any, job_id: str) -> bool:
@@ -169,9 +196,10 @@ class InProcessJobQueue:
 
     def _run(self) -> None:
         while True:
-            func, args = self._jobs.get()
+            func, args, request_id = self._jobs.get()
             try:
-                self._run_with_retries(func, args)
+                with request_id_bound(request_id):
+                    self._run_with_retries(func, args)
             finally:
                 with self._idle:
                     self._outstanding -= 1
@@ -181,8 +209,10 @@ class InProcessJobQueue:
         for attempt in range(1, self._retries + 1):
             try:
                 func(*args)
+                count_job(f"{func.__module__}.{func.__qualname__}", "processed")
                 return
             except Exception:
+                count_job(f"{func.__module__}.{func.__qualname__}", "failed")
                 log.exception("job %s failed (attempt %d of %d)", func.__name__, attempt, self._retries)
                 time.sleep(min(0.2 * attempt, 1.0))
         self.failures += 1

@@ -32,6 +32,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
 from integrations.slack.installation import api_base_url
+from service.observability.metrics import count_slack_rate_limited, count_slack_retry
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -160,8 +161,8 @@ class SlackPoster:
                     base_url=self.base_url,
                     timeout=REQUEST_TIMEOUT_S,
                     retry_handlers=[
-                        RateLimitErrorRetryHandler(max_retry_count=self.rate_limit_retries),
-                        ServerErrorRetryHandler(max_retry_count=self.server_error_retries),
+                        _CountedRateLimitRetries(max_retry_count=self.rate_limit_retries),
+                        _CountedServerErrorRetries(max_retry_count=self.server_error_retries),
                     ],
                 )
                 self._clients[token] = client
@@ -274,6 +275,20 @@ def permalink(client: WebClient, channel_id: str, message_ts: str) -> str | None
         return None
 
 
+class _CountedRateLimitRetries(RateLimitErrorRetryHandler):
+    """slack_sdk's rate-limit retries, each one counted (a 429 and a retry) before it waits."""
+
+    def prepare_for_next_attempt(self, **kwargs: Any) -> None:
+        count_slack_retry("rate_limited")
+        super().prepare_for_next_attempt(**kwargs)
+
+
+class _CountedServerErrorRetries(ServerErrorRetryHandler):
+    def prepare_for_next_attempt(self, **kwargs: Any) -> None:
+        count_slack_retry("server_error")
+        super().prepare_for_next_attempt(**kwargs)
+
+
 def _call(request: Callable[[], Any]) -> Any:
     """Run one Web API call and translate its failure into our error types."""
     try:
@@ -287,6 +302,8 @@ def _call(request: Callable[[], Any]) -> Any:
 def _classify(error: SlackApiError) -> PostError:
     status = getattr(error.response, "status_code", 200)
     code = str(error.response.get("error") or f"http_{status}")
+    if status == 429:
+        count_slack_rate_limited()  # the last 429, after the retries (each retried one is counted there)
     if status == 429 or code in TRANSIENT_ERRORS:
         return PostRejected(code, "Slack rate limit or temporary refusal", retryable=True)
     if status >= 500 or code in UNCERTAIN_ERRORS:

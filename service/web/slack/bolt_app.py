@@ -18,6 +18,7 @@ from slack_bolt.request import BoltRequest
 from integrations.slack import installation
 from jobs.queue import QueueUnavailable
 from service.db import DATABASE_UNREACHABLE
+from service.observability.context import ContextCopyingExecutor
 from service.web.errors import RETRY_AFTER_SECONDS
 from service.web.slack import listeners
 
@@ -69,6 +70,7 @@ def build_bolt_app(rt: Runtime) -> App | None:
             client=installation.web_client(settings),
             oauth_settings=oauth_settings,
             process_before_response=False,
+            listener_executor=ContextCopyingExecutor(max_workers=5),  # listeners keep the request id
             name="sprintwins",
         )
     else:
@@ -77,6 +79,7 @@ def build_bolt_app(rt: Runtime) -> App | None:
             signing_secret=settings.slack_signing_secret,
             client=installation.web_client(settings, settings.slack_bot_token),
             process_before_response=False,
+            listener_executor=ContextCopyingExecutor(max_workers=5),  # listeners keep the request id
             name="sprintwins",
         )
     listeners.register(bolt, rt)

@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from service.web.errors import json_error
 from service.web.extensions import runtime_of
+from service.web.metrics import counted_webhook
 from service.web.slack import shape
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ def _not_configured() -> tuple[Response, int]:
 
 
 @bp.post("/slack/events")
+@counted_webhook("slack", redelivery_header="X-Slack-Retry-Num")
 def events() -> Response | tuple[Response, int]:
     handler = _handler()
     if handler is None:
