@@ -29,7 +29,8 @@ from integrations.jira import signature
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
-PAYLOADS = REPO / "service" / "cli" / "demo_payloads"
+# Real Jira Cloud payloads: the payload corpus beside the checkout, as the tests read it.
+PAYLOADS = Path(os.environ.get("SPRINTWINS_CORPUS", REPO.parent / "shared" / "corpus")) / "jira"
 PYTHON = sys.executable
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -179,7 +180,13 @@ def child_pids(pid: int) -> list[int]:
 
 
 def template(name: str) -> dict[str, Any]:
-    return json.loads((PAYLOADS / f"webhook-issue-updated-{name}.json").read_text())
+    path = PAYLOADS / f"webhook-issue-updated-{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"the payload corpus is expected at {PAYLOADS.parent} (set SPRINTWINS_CORPUS)"
+        )
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
 
 
 @dataclass(frozen=True)
@@ -222,7 +229,7 @@ def issue_payload(
 ) -> dict[str, Any]:
     """A real payload (resolved, reopened, started-working or sprint) re-addressed to another issue.
 
-    As in ``service.cli.demo.derived_payloads``: key, id, self, summary, assignee, points and timestamp vary.
+    Key, id, self, summary, assignee, points and timestamp vary.
     """
     payload = copy.deepcopy(base)
     payload["timestamp"] = timestamp_ms

@@ -105,9 +105,20 @@ def check_service_monitor(obj: dict[str, Any]) -> list[str]:
     return problems
 
 
+def check_pod_monitor(obj: dict[str, Any]) -> list[str]:
+    """monitoring.coreos.com/v1 PodMonitor: a selector and podMetricsEndpoints, as a ServiceMonitor's."""
+    endpoints = _at(obj, "spec.podMetricsEndpoints")
+    as_service_monitor = {**obj, "spec": {**(obj.get("spec") or {}), "endpoints": endpoints}}
+    return [
+        problem.replace("spec.endpoints", "spec.podMetricsEndpoints")
+        for problem in check_service_monitor(as_service_monitor)
+    ]
+
+
 CHECKS: dict[tuple[str, str], Callable[[dict[str, Any]], list[str]]] = {
     ("keda.sh/v1alpha1", "ScaledObject"): check_scaled_object,
     ("monitoring.coreos.com/v1", "ServiceMonitor"): check_service_monitor,
+    ("monitoring.coreos.com/v1", "PodMonitor"): check_pod_monitor,
 }
 
 

@@ -18,6 +18,7 @@ from jobs.digests import request_sprint_end
 from jobs.progress import request_progress_update
 from jobs.queue import JobQueue, QueueUnavailable, RQJobQueue
 from jobs.scope import request_scope_refresh, scope_refresh_targets
+from jobs.shutdown import stop_requested
 from jobs.slack_inbound import request_member_matching
 from jobs.throttle import TrailingThrottle
 from service.db import DATABASE_UNREACHABLE
@@ -25,6 +26,7 @@ from service.domain.events import DomainEvent, IssueChanged
 from service.intake import inbox
 from service.intake.recorder import EventRecorder
 from service.models import InboxState
+from service.observability.metrics import count_parked
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def drain_inbox() -> dict[str, int]:
     rt.queue.clear_flag(DRAIN_FLAG)
     totals: dict[str, int] = {}
     deadline = time.monotonic() + DRAIN_TIME_LIMIT_S
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not stop_requested():  # a stopping worker leaves between batches
         result = process_inbox([], True)
         for key, value in result.items():
             totals[key] = totals.get(key, 0) + value
@@ -74,7 +76,7 @@ def drain_inbox() -> dict[str, int]:
             if not result.get("deferred"):
                 return totals
             time.sleep(0.05)  # only rows another worker's batch holds: let it commit
-    request_processing()  # time is up with work left: hand over to a fresh job rather than hog a worker
+    request_processing()  # time is up (or the worker stops) with work left: hand over to a fresh job
     return totals
 
 
@@ -176,6 +178,7 @@ def _process_claimed(
             )
         except Exception as error:  # parsing is pure: whatever it raises, the payload is at fault
             inbox.mark(session, [row.id], InboxState.FAILED, _reason(error))
+            count_parked("unparseable")
             continue
         if event is None:
             ignored.append(row.id)
@@ -224,6 +227,7 @@ def _reason(error: BaseException) -> str:
 def _park(row_id: int, error: Exception) -> None:
     rt = runtime.current()
     log.error("inbox row %s parked as failed: %s", row_id, type(error).__name__)
+    count_parked("poison")
     try:
         with rt.database.transaction() as session:
             inbox.record_failed_attempt(session, row_id, _reason(error), give_up_after=1)
@@ -238,6 +242,7 @@ def _count_failure(ids: list[int], error: Exception) -> None:
             for row_id in ids:
                 if inbox.record_failed_attempt(session, row_id, _reason(error), GIVE_UP_AFTER):
                     log.error("inbox row %s parked as failed after %d attempts", row_id, GIVE_UP_AFTER)
+                    count_parked("attempts")
     except Exception:  # the database itself may be what failed; RQ's retry will come back
         log.exception("could not record the failed attempt for inbox rows %s", ids)
 

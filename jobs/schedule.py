@@ -17,9 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobs import runtime
+from jobs.celebrations import live_celebrations_tick
 from jobs.digests import schedule_tick
 from jobs.inbox import sweep_inbox
 from jobs.queue import JobQueue, QueueUnavailable
+from jobs.retention import PRUNE_INTERVAL_SECONDS, prune_inbox
+from service.observability import exposition
+from service.observability.logs import configure_logging
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,8 @@ def periodic_tasks(settings: Settings) -> list[PeriodicTask]:
     return [
         PeriodicTask("sweep-inbox", sweep_inbox, settings.sweep_interval_seconds),
         PeriodicTask("digests", schedule_tick, 60),  # digest periods are minutes apart at the finest
+        PeriodicTask("live-celebrations", live_celebrations_tick, 60),  # the gathering window is a minute
+        PeriodicTask("inbox-retention", prune_inbox, PRUNE_INTERVAL_SECONDS),  # docs/privacy.md
     ]
 
 
@@ -65,15 +71,27 @@ class Scheduler:
         return enqueued
 
     def run(self, poll_seconds: float = 1.0) -> None:
-        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
-        signal.signal(signal.SIGINT, lambda *_: self._stop.set())
+        signal.signal(signal.SIGTERM, lambda *_: self.stop())
+        signal.signal(signal.SIGINT, lambda *_: self.stop())
         log.info(
             "scheduler started with %s", ", ".join(f"{t.name}/{t.interval_seconds}s" for t in self.tasks)
         )
         while not self._stop.is_set():
-            for job_id in self.tick():
-                log.info("enqueued %s", job_id)
+            self._tick_and_log()
             self._stop.wait(poll_seconds)
+        # A period may have begun since the last tick (up to ``poll_seconds`` ago): enqueue it before
+        # leaving, so stopping never skips one. Its job id makes this harmless if the next scheduler
+        # starts within the same period.
+        self._tick_and_log()
+        log.info("scheduler stopped")
+
+    def stop(self) -> None:
+        """Leave ``run`` after one last tick (SIGTERM and SIGINT do this)."""
+        self._stop.set()
+
+    def _tick_and_log(self) -> None:
+        for job_id in self.tick():
+            log.info("enqueued %s", job_id)
 
 
 def build_scheduler(settings: Settings) -> Scheduler:
@@ -82,5 +100,7 @@ def build_scheduler(settings: Settings) -> Scheduler:
 
 
 def run_scheduler(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings)
+    if settings.metrics_port:
+        exposition.serve_on_port(settings.metrics_port)  # the queue's jobs counted as it enqueues them
     build_scheduler(settings).run()

@@ -21,6 +21,7 @@ from service.intake.inbox import DELIVERY_ID_MAX, Delivery
 from service.models import InboxState
 from service.web.errors import json_error, unavailable
 from service.web.extensions import runtime_of
+from service.web.metrics import counted_webhook, note_webhook_outcome
 
 log = logging.getLogger(__name__)
 bp = Blueprint("jira_webhook", __name__)
@@ -36,11 +37,18 @@ def init_app(app: Flask, rt: Runtime) -> None:
 
 
 @bp.post("/webhooks/jira")
+@counted_webhook("jira")
 def receive() -> tuple[Response, int]:
     rt = runtime_of(current_app)
     body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
     secret = rt.settings.jira_webhook_secret
-    if secret and not signature.verify(secret, body, request.headers.get(SIGNATURE_HEADER)):
+    header = request.headers.get(SIGNATURE_HEADER)
+    previous = rt.settings.jira_webhook_previous_secret  # accepted while a rotation is under way
+    if (
+        secret
+        and not signature.verify(secret, body, header)
+        and not (previous and signature.verify(previous, body, header))
+    ):
         return json_error(
             401, "missing or invalid X-Hub-Signature (expected sha256=<hex HMAC-SHA256 of the body>)"
         )
@@ -79,6 +87,7 @@ def receive() -> tuple[Response, int]:
         "event": envelope.event_name,
         "state": delivery.state,
     }
+    note_webhook_outcome("accepted" if stored.new else "duplicate")
     return Response(orjson.dumps(answer), status=202, mimetype="application/json"), 202
 
 

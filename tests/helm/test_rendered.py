@@ -472,7 +472,7 @@ def test_notes_tell_the_webhook_urls_and_the_next_step(tmp_path: Path) -> None:
     assert "https://wins.example.com/slack/install" in notes
     assert "get secret sprintwins-env" in notes  # where to read the webhook secret back
     assert "sprintwins team create TEAM" in notes
-    assert "/metrics, which this version does not serve yet" in notes
+    assert "scrapes /metrics on the web Service with the Bearer token" in notes
     assert "rq:queue:<queue> at redis-master.data.svc:6379" in notes
     for name in ("default", "forking", "spare"):
         assert f"{RELEASE}-worker-{name}" in notes

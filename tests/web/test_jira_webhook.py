@@ -68,6 +68,25 @@ def test_signature_with_another_secret_is_refused(client: FlaskClient) -> None:
     assert response.status_code == 401
 
 
+def test_during_a_rotation_both_secrets_verify_and_nothing_else(make_app: AppFactory) -> None:
+    app = make_app("sqlite", jira_webhook_secret="new-secret", jira_webhook_previous_secret="old-secret")
+    client = app.test_client()
+    payload = load_jira("webhook-issue-created.json")
+    assert post_jira(client, payload, delivery_id="r-1", secret="new-secret").status_code == 202
+    assert post_jira(client, payload, delivery_id="r-2", secret="old-secret").status_code == 202
+    assert post_jira(client, payload, delivery_id="r-3", secret="another").status_code == 401
+    assert post_jira(client, payload, delivery_id="r-4", secret=None).status_code == 401
+
+
+@pytest.mark.parametrize("blank", [" ", "\t\n", "   "])
+@pytest.mark.parametrize(
+    "name", ["JIRA_WEBHOOK_SECRET", "API_TOKEN", "SLACK_SIGNING_SECRET", "METRICS_TOKEN"]
+)
+def test_a_blank_secret_refuses_to_start(name: str, blank: str) -> None:
+    with pytest.raises(SettingsError, match=f"SPRINTWINS_{name} is blank"):
+        Settings.from_env({"SPRINTWINS_ENV": "production", f"SPRINTWINS_{name}": blank})
+
+
 def test_tampered_body_is_refused(client: FlaskClient) -> None:
     from integrations.jira.signature import sign
 
