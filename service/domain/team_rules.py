@@ -39,6 +39,17 @@ MILESTONE_NAMES: frozenset[str] = frozenset(
 )
 
 
+# Upper bounds, so a value such as 2**50 is refused when the rules are written instead of overflowing a
+# date or a loop in a later recompute. Each one is far above any sensible setting.
+MAX_POINTS = 1_000_000  # the same ceiling the Jira reader puts on a ticket's story points
+MAX_DAYS = 3_660  # about ten years: streak thresholds and the comeback pause, in days
+MAX_VELOCITY_WINDOW = 100  # closed sprints
+MAX_BUG_SQUASHER_BUGS = 100_000
+MAX_STREAK_THRESHOLDS = 50
+MAX_NAMES = 500  # entries in one list of issue types, labels, projects or celebrations
+MAX_NAME_LENGTH = 255  # Jira's own limit for a label
+
+
 class TeamRulesError(ValueError):
     """The settings mapping is invalid; ``problems`` lists each one as ``"path: message"``."""
 
@@ -154,7 +165,11 @@ _SET_FIELDS = (
     "enabled_badges",
     "enabled_streaks",
 )
-_POSITIVE_INT_FIELDS = ("comeback_pause_days", "velocity_window", "bug_squasher_bugs")
+_POSITIVE_INT_FIELDS = {
+    "comeback_pause_days": MAX_DAYS,
+    "velocity_window": MAX_VELOCITY_WINDOW,
+    "bug_squasher_bugs": MAX_BUG_SQUASHER_BUGS,
+}
 _KNOWN_KEYS = tuple(f.name for f in fields(TeamRules) if not f.name.startswith("_"))
 _ALLOWED_NAMES = {
     "enabled_milestones": MILESTONE_NAMES,
@@ -175,11 +190,16 @@ def _is_int(value: object) -> bool:
 def _string_collection_problems(path: str, value: object) -> list[str]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         return [f"{path}: must be a list of strings"]
-    return [
-        f"{path}[{i}]: must be a non-empty string"
-        for i, item in enumerate(value)
-        if not isinstance(item, str) or not item.strip()
-    ]
+    items = list(value)
+    if len(items) > MAX_NAMES:
+        return [f"{path}: must hold at most {MAX_NAMES} entries"]
+    problems: list[str] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip():
+            problems.append(f"{path}[{i}]: must be a non-empty string")
+        elif len(item) > MAX_NAME_LENGTH:
+            problems.append(f"{path}[{i}]: must be at most {MAX_NAME_LENGTH} characters")
+    return problems
 
 
 def _problems(data: Mapping[str, object]) -> list[str]:
@@ -203,6 +223,8 @@ def _problems(data: Mapping[str, object]) -> list[str]:
             ok = (_is_int(value) or isinstance(value, float)) and value == value and value >= 0  # type: ignore[operator]
             if not ok or value == float("inf"):
                 problems.append("min_points: must be a number ≥ 0")
+            elif value > MAX_POINTS:  # type: ignore[operator]
+                problems.append(f"min_points: must be at most {MAX_POINTS}")
         elif key == "count_subtasks":
             if not isinstance(value, bool):
                 problems.append("count_subtasks: must be true or false")
@@ -213,11 +235,25 @@ def _problems(data: Mapping[str, object]) -> list[str]:
                 items = list(value)
                 if not items:
                     problems.append("streak_thresholds: must not be empty")
-                for i, item in enumerate(items):
-                    if not _is_int(item) or item < 1:
-                        problems.append(f"streak_thresholds[{i}]: must be a positive integer")
-        elif key in _POSITIVE_INT_FIELDS and (not _is_int(value) or value < 1):  # type: ignore[operator]
-            problems.append(f"{key}: must be a positive integer")
+                elif len(items) > MAX_STREAK_THRESHOLDS:
+                    problems.append(f"streak_thresholds: must hold at most {MAX_STREAK_THRESHOLDS} entries")
+                else:
+                    problems += _positive_int_problems("streak_thresholds", items, MAX_DAYS)
+        elif key in _POSITIVE_INT_FIELDS:
+            problems += _positive_int_problems(key, [value], _POSITIVE_INT_FIELDS[key], indexed=False)
+    return problems
+
+
+def _positive_int_problems(
+    path: str, items: list[object], maximum: int, *, indexed: bool = True
+) -> list[str]:
+    problems: list[str] = []
+    for i, item in enumerate(items):
+        where = f"{path}[{i}]" if indexed else path
+        if not _is_int(item) or item < 1:  # type: ignore[operator]
+            problems.append(f"{where}: must be a positive integer")
+        elif item > maximum:  # type: ignore[operator]
+            problems.append(f"{where}: must be at most {maximum}")
     return problems
 
 

@@ -1,21 +1,26 @@
-"""The read-only JSON API, over the read models in ``service.wins.queries``."""
+"""The read-only JSON API, over the read models in ``service.wins.queries``.
+
+Every ``/api/v1`` route is declared (``service.web.openapi``): its query and body are pydantic models
+(``api_inputs``), its answers too (``api_models``), and the OpenAPI document is written from them.
+"""
 
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
-from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy.orm import Session
 
-from service.models import Member, Team, Win
+from service.models import Team
 from service.progress import sprint_scope
 from service.teams import registry as teams
-from service.web.api_inputs import TeamPath, WinsQuery, query_args, validated
-from service.web.errors import json_error
+from service.web.api_inputs import TeamPath, WinsQuery, json_body, validated
+from service.web.api_models import SprintList, SprintOut, TeamList, TeamOut, WinOut, WinsPage
+from service.web.errors import BadInput, json_error
 from service.web.extensions import runtime_of
+from service.web.openapi import API, answers
 from service.wins import queries
+from service.wins.cheers import cheer_counts
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -38,43 +43,58 @@ def check_path() -> None:
         request.view_args.update(path.model_dump(exclude_none=True))
 
 
+def check_body() -> None:
+    """A body must be a plain JSON object before a route's model reads it: the JSON reader alone would
+    take NaN, recurse without end on deep nesting, or read ``[]`` as "no body"."""
+    if request.method in ("POST", "PUT", "PATCH"):
+        body = json_body()
+        if not isinstance(body, dict):
+            raise BadInput("body", '"body": must be a JSON object')
+
+
 def guard(blueprint: Blueprint) -> None:
-    """Every /api/v1 blueprint checks the same token, then the same path rules, in this order."""
+    """Every /api/v1 blueprint checks the same token, then the same path and body rules, in this order."""
     blueprint.before_request(require_token)
     blueprint.before_request(check_path)
+    blueprint.before_request(check_body)
 
 
 guard(bp)
 
 
 @bp.get("/teams")
-def list_teams() -> Response:
+@API.validate(resp=answers(HTTP_200=TeamList), tags=["teams"])
+def list_teams() -> TeamList:
+    """Every team."""
     with runtime_of(current_app).database.sessions() as session:
-        return jsonify({"teams": [teams.team_summary(t) for t in teams.list_teams(session)]})
+        return TeamList(teams=[TeamOut.of(t) for t in teams.list_teams(session)])
 
 
 @bp.get("/teams/<slug>/wins")
-def team_wins(slug: str) -> tuple[Response, int]:
-    win_filter = query_args(WinsQuery).win_filter()
+@API.validate(resp=answers(HTTP_200=WinsPage), tags=["wins"])
+def team_wins(slug: str, query: WinsQuery) -> WinsPage | tuple[Response, int]:
+    """A team's wins, newest first, a page at a time (``next_cursor`` fetches the next one)."""
+    win_filter = query.win_filter()
     with runtime_of(current_app).database.sessions() as session:
         team = _team_or_none(session, slug)
         if team is None:
             return json_error(404, f"no team with slug {slug!r}")
         wins, next_cursor = queries.team_wins(session, team.id, win_filter)
-        return jsonify({"wins": [win_json(w) for w in wins], "next_cursor": next_cursor}), 200
+        cheers = cheer_counts(session, [w.id for w in wins])
+        return WinsPage(wins=[WinOut.of(w, cheers.get(w.id, 0)) for w in wins], next_cursor=next_cursor)
 
 
 @bp.get("/teams/<slug>/sprints")
-def team_sprints(slug: str) -> tuple[Response, int]:
+@API.validate(resp=answers(HTTP_200=SprintList), tags=["sprints"])
+def team_sprints(slug: str) -> SprintList | tuple[Response, int]:
+    """A team's sprints with their issue and point totals and their committed and completed scope."""
     with runtime_of(current_app).database.sessions() as session:
         team = _team_or_none(session, slug)
         if team is None:
             return json_error(404, f"no team with slug {slug!r}")
         summaries = queries.team_sprints(session, team.id)
         scopes = sprint_scope.scope_for_sprints(session, [s.sprint.id for s in summaries])
-        return jsonify(
-            {"sprints": [{**sprint_json(s), **scopes[s.sprint.id].api_fields()} for s in summaries]}
-        ), 200
+        return SprintList(sprints=[SprintOut.of(s, scopes[s.sprint.id]) for s in summaries])
 
 
 def _team_or_none(session: Session, slug: str) -> Team | None:
@@ -82,49 +102,3 @@ def _team_or_none(session: Session, slug: str) -> Team | None:
         return teams.get_team(session, slug)
     except teams.TeamError:
         return None
-
-
-def member_json(member: Member | None) -> dict[str, Any] | None:
-    if member is None:
-        return None
-    if member.sharing_opt_out:
-        # Counted, never named: the person chose not to be shown.
-        return {"id": None, "name": None, "anonymous": True}
-    return {"id": member.id, "name": member.display_name, "anonymous": False}
-
-
-def win_json(win: Win) -> dict[str, Any]:
-    return {
-        "id": win.id,
-        "kind": win.kind,
-        "status": win.status,
-        "title": win.title,
-        "member": member_json(win.member),
-        "points": win.points,
-        "source": win.source,
-        "source_key": win.source_key,
-        "url": win.url,
-        "occurred_at": _iso(win.occurred_at),
-    }
-
-
-def sprint_json(summary: queries.SprintSummary) -> dict[str, Any]:
-    sprint = summary.sprint
-    return {
-        "id": sprint.jira_id,
-        "name": sprint.name,
-        "state": sprint.state,
-        "goal": sprint.goal,
-        "board_id": sprint.board_id,
-        "start_at": _iso(sprint.start_at),
-        "end_at": _iso(sprint.end_at),
-        "completed_at": _iso(sprint.completed_at),
-        "issues_total": summary.issues_total,
-        "issues_done": summary.issues_done,
-        "points_total": summary.points_total,
-        "points_done": summary.points_done,
-    }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None

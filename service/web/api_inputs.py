@@ -13,8 +13,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from flask import request
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
+from service.domain import team_rules
 from service.domain.json_depth import nests_deeper_than
 from service.domain.wins import WinKind, WinStatus
 from service.web.errors import BadInput
@@ -27,6 +36,7 @@ MAX_SPRINT_ID = 2**63 - 1
 MAX_JSON_INT = 2**53 - 1
 MAX_JSON_DEPTH = 32
 MAX_TEXT = 1000
+MAX_SLUG = 64
 
 
 def _printable(value: str) -> str:
@@ -66,8 +76,12 @@ class _Input(BaseModel):
 class TeamPath(_Input):
     """The path of every ``/api/v1/teams/<slug>/...`` route."""
 
-    slug: Annotated[Text, Field(min_length=1, max_length=64)]
+    slug: Annotated[Text, Field(min_length=1, max_length=MAX_SLUG)]
     sprint_id: Annotated[int, Field(ge=0, le=MAX_SPRINT_ID)] | None = None
+
+
+# Only a cursor this API handed out: it names a position in the wins, and anything else is a 400.
+Cursor = Annotated[Text, Field(max_length=200), AfterValidator(_known_cursor)]
 
 
 class WinsQuery(_Input):
@@ -79,7 +93,19 @@ class WinsQuery(_Input):
     member: Annotated[Text, Field(max_length=128)] | None = None
     status: WinStatus | None = None
     limit: Annotated[int, Field(ge=1, le=queries.MAX_LIMIT)] = 50
-    cursor: Annotated[Text, Field(max_length=200), AfterValidator(_known_cursor)] | None = None
+    cursor: Cursor | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _as_given(cls, data: object) -> object:
+        # As the API always read its query string: an empty value means "not given", and of a
+        # repeated parameter the first one counts.
+        if not isinstance(data, dict):
+            return data
+        firsts = {
+            key: value[0] if isinstance(value, list) and value else value for key, value in data.items()
+        }
+        return {key: value for key, value in firsts.items() if value != ""}
 
     def win_filter(self) -> queries.WinFilter:
         try:
@@ -114,6 +140,77 @@ class ChallengeBody(_Input):
     member_id: Annotated[int, Field(ge=1, le=MAX_MEMBER_ID)] | None = None
 
 
+def _one_of(names: frozenset[str]) -> AfterValidator:
+    def known(value: str) -> str:
+        if value not in names:
+            raise ValueError(f"unknown name {value!r}; known: {', '.join(sorted(names))}")
+        return value
+
+    return AfterValidator(known)
+
+
+def _listed(names: frozenset[str]) -> Any:
+    # The document lists the names, so a client can offer them as a choice.
+    choices: list[Any] = sorted(names)
+    return Field(json_schema_extra={"enum": choices})
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must be a non-empty string")
+    return value
+
+
+# Printable, with at least one character that is not a space: what _printable and _non_blank accept.
+PRINTABLE_NON_BLANK = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+Name = Annotated[
+    Text,
+    AfterValidator(_non_blank),
+    Field(
+        min_length=1,
+        max_length=team_rules.MAX_NAME_LENGTH,
+        json_schema_extra={"pattern": PRINTABLE_NON_BLANK},
+    ),
+]
+Names = Annotated[list[Name], Field(max_length=team_rules.MAX_NAMES)]
+Milestone = Annotated[str, _one_of(team_rules.MILESTONE_NAMES), _listed(team_rules.MILESTONE_NAMES)]
+Badge = Annotated[str, _one_of(team_rules.BADGE_NAMES), _listed(team_rules.BADGE_NAMES)]
+StreakScope = Annotated[str, _one_of(team_rules.STREAK_SCOPES), _listed(team_rules.STREAK_SCOPES)]
+Days = Annotated[int, Field(ge=1, le=team_rules.MAX_DAYS)]
+
+
+class RulesBody(_Input):
+    """``PUT /api/v1/teams/<slug>/rules``: the team's rules; a key left out follows the default.
+
+    The bounds are the domain's (``service.domain.team_rules``), which validates the same body again
+    and words the answer, so the API, the command line and the settings page refuse the same values.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    issue_types: Names | None = None
+    required_labels: Names = []
+    excluded_labels: Names = []
+    projects: Names | None = None
+    min_points: Annotated[float, Field(ge=0, le=team_rules.MAX_POINTS, allow_inf_nan=False)] = 0.0
+    count_subtasks: bool = True
+    enabled_milestones: Annotated[list[Milestone], Field(max_length=team_rules.MAX_NAMES)] = sorted(
+        team_rules.MILESTONE_NAMES
+    )
+    enabled_badges: Annotated[list[Badge], Field(max_length=team_rules.MAX_NAMES)] = sorted(
+        team_rules.BADGE_NAMES
+    )
+    enabled_streaks: Annotated[list[StreakScope], Field(max_length=team_rules.MAX_NAMES)] = sorted(
+        team_rules.STREAK_SCOPES
+    )
+    streak_thresholds: Annotated[
+        list[Days], Field(min_length=1, max_length=team_rules.MAX_STREAK_THRESHOLDS)
+    ] = [5, 10, 30]
+    comeback_pause_days: Days = 10
+    velocity_window: Annotated[int, Field(ge=1, le=team_rules.MAX_VELOCITY_WINDOW)] = 6
+    bug_squasher_bugs: Annotated[int, Field(ge=1, le=team_rules.MAX_BUG_SQUASHER_BUGS)] = 5
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -122,9 +219,13 @@ def validated(model: type[M], data: object) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems = [_problem(e) for e in error.errors(include_url=False)]
-        first = error.errors(include_url=False)[0]
-        raise BadInput(_field(first), problems[0], problems) from None
+        raise bad_input(error) from None
+
+
+def bad_input(error: ValidationError) -> BadInput:
+    """The 400 for a refused model: the first bad field named, every problem listed."""
+    problems = [_problem(e) for e in error.errors(include_url=False)]
+    return BadInput(_field(error.errors(include_url=False)[0]), problems[0], problems)
 
 
 def _field(error: Any) -> str:
@@ -138,13 +239,12 @@ def _problem(error: Any) -> str:
     return f'"{_field(error)}": {message}'
 
 
-def query_args(model: type[M]) -> M:
-    """The query string as ``model``; an empty value means "not given", as it always has."""
-    return validated(model, {key: value for key, value in request.args.items() if value != ""})
-
-
 def json_body() -> object:
-    """The request's JSON, refused with a 400 unless it is plain, finite, shallow and storable."""
+    """The request's JSON, refused with a 400 unless it is plain, finite, shallow and storable.
+
+    Runs before the route's model sees the body (``service.web.api.check_body``): the JSON reader would
+    take NaN, or recurse without end on deep nesting, before any model could refuse them.
+    """
     if not request.is_json:
         raise BadInput("body", "the body must be JSON (Content-Type: application/json)")
     data = request.get_data()

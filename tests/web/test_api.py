@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.models import Member
+from service.models import Member, SlackPost, Win
 from service.web.extensions import runtime_of
+from service.wins.cheers import record_cheer
 from tests.conftest import AppFactory, post_jira
 from tests.jobs.helpers import issue_payload, run_jobs
 
@@ -57,6 +58,7 @@ def test_wins_newest_first_with_all_fields(app: Flask) -> None:
         "source_key",
         "url",
         "occurred_at",
+        "cheers",
     }
     assert first["member"]["name"] == "Bob" and first["points"] == 2
     assert first["occurred_at"].endswith("Z")
@@ -120,6 +122,27 @@ def test_opted_out_people_are_counted_but_not_named(app: Flask) -> None:
     assert len(wins) == 2
     assert {"id": None, "name": None, "anonymous": True} in [w["member"] for w in wins]
     assert "Ada" not in str(wins)
+    # Nor by the keys of their own streaks and badges, which carry their Jira account id.
+    everything = client.get("/api/v1/teams/tes/wins?limit=500").json["wins"]
+    assert any(
+        w["source"] == "engine" and w["member"] == {"id": None, "name": None, "anonymous": True}
+        for w in everything
+    )
+    assert "acc-ada" not in str(everything)
+
+
+def test_each_win_counts_the_cheers_on_the_posts_that_celebrated_it(app: Flask) -> None:
+    client = seeded(app, 2)
+    with runtime_of(app).database.transaction() as session:
+        win = session.query(Win).filter(Win.source_key == "TES-1").one()
+        session.add(SlackPost(slack_team_id="T1", channel_id="C1", ts="1700000000.000100", win_id=win.id))
+    with runtime_of(app).database.transaction() as session:
+        for user, emoji in (("U1", "tada"), ("U2", "tada"), ("U1", "heart")):
+            record_cheer(session, "T1", "C1", "1700000000.000100", user, emoji, added=True)
+    wins = {
+        w["source_key"]: w["cheers"] for w in client.get("/api/v1/teams/tes/wins?kind=ticket").json["wins"]
+    }
+    assert wins == {"TES-1": 3, "TES-0": 0}
 
 
 def test_api_token_when_configured(make_app: AppFactory) -> None:

@@ -14,9 +14,11 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jobs.progress import update_progress
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import AppFactory
+from tests.progress.conftest import team_ids
 from tests.web.test_api import seeded
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -134,6 +136,38 @@ def test_bad_challenges_are_400_naming_the_field(hostile_client: FlaskClient, bo
 
 
 @pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ("close 99999999999999999999 bugs this week", "spec"),
+        ("close -5 bugs this week", "spec"),
+        ("close 1e308 bugs this week", "spec"),
+        ("one small win a day for 99999999999 days", "spec"),
+        ("close 5 bugs in 999999999 days", "spec"),
+    ],
+)
+def test_challenges_with_numbers_out_of_range_are_400_naming_the_field(
+    hostile_client: FlaskClient, spec: str, field: str
+) -> None:
+    response = hostile_client.post("/api/v1/teams/tes/challenges", json={"spec": spec})
+    assert response.status_code == 400, (spec, response.json)
+    assert response.json["field"] == field and response.json["problems"][0].startswith(f'"{field}"')
+    assert hostile_client.get("/api/v1/teams/tes/challenges").json["challenges"] == []
+
+
+def test_a_challenge_past_the_end_of_the_calendar_is_refused(hostile_client: FlaskClient) -> None:
+    """Stored, it would stop every recompute of the team: the day after its end does not exist."""
+    refused = hostile_client.post("/api/v1/teams/tes/challenges", json={"spec": "close 5 bugs by 9999-12-31"})
+    assert refused.status_code == 400 and refused.json["field"] == "spec", refused.json
+    assert hostile_client.get("/api/v1/teams/tes/challenges").json["challenges"] == []
+    kept = hostile_client.post(
+        "/api/v1/teams/tes/challenges", json={"spec": "one small win a day for 1000 days"}
+    )
+    assert kept.status_code == 201, kept.json
+    ids = team_ids(hostile_client.application)
+    assert set(update_progress(ids, "2026-11-30")) == {str(i) for i in ids}
+
+
+@pytest.mark.parametrize(
     ("raw", "field"),
     [
         (b'{"issue_types": ["bug\\u0000"]}', "body.issue_types[0]"),
@@ -157,6 +191,44 @@ def test_bad_rules_bodies_are_400_and_change_nothing(
     assert response.status_code == 400, (raw[:60], response.json)
     assert response.json["field"] == field
     assert hostile_client.get("/api/v1/teams/tes/rules").json["stored"] == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"comeback_pause_days": 2**50}, "comeback_pause_days"),
+        ({"comeback_pause_days": -(2**50)}, "comeback_pause_days"),
+        ({"comeback_pause_days": 3661}, "comeback_pause_days"),
+        ({"velocity_window": 10**15}, "velocity_window"),
+        ({"bug_squasher_bugs": 2**53 - 1}, "bug_squasher_bugs"),
+        ({"streak_thresholds": [5, 2**50]}, "streak_thresholds.1"),
+        ({"streak_thresholds": [-3]}, "streak_thresholds.0"),
+        ({"streak_thresholds": list(range(1, 60))}, "streak_thresholds"),
+        ({"min_points": 1e300}, "min_points"),
+        ({"min_points": -0.5}, "min_points"),
+        ({"issue_types": ["x" * 256]}, "issue_types.0"),
+        ({"required_labels": ["l"] * 501}, "required_labels"),
+    ],
+)
+def test_rules_out_of_bounds_are_400_naming_the_field(
+    hostile_client: FlaskClient, body: dict[str, Any], field: str
+) -> None:
+    response = hostile_client.put("/api/v1/teams/tes/rules", json=body)
+    assert response.status_code == 400, (body, response.json)
+    assert response.json["error"] == "invalid team rules" and response.json["field"] == field
+    top = field.split(".")[0]
+    assert any(problem.startswith(top) for problem in response.json["problems"]), response.json
+    assert hostile_client.get("/api/v1/teams/tes/rules").json["stored"] == {}
+
+
+def test_rules_at_their_bounds_are_kept(hostile_client: FlaskClient) -> None:
+    largest = {"comeback_pause_days": 3660, "velocity_window": 100, "streak_thresholds": [1, 3660]}
+    response = hostile_client.put("/api/v1/teams/tes/rules", json={**largest, "min_points": 1_000_000})
+    assert response.status_code == 200, response.json
+    assert response.json["stored"] == {**largest, "min_points": 1_000_000.0}
+    # The recompute the change asks for runs with them: no date or loop overflows at the bounds.
+    ids = team_ids(hostile_client.application)
+    assert set(update_progress(ids, "2026-11-30")) == {str(i) for i in ids}
 
 
 def test_a_body_that_is_not_json_is_400(hostile_client: FlaskClient) -> None:
