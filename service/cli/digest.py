@@ -20,7 +20,11 @@ def digest() -> None:
 @click.argument("team")
 @click.option("--period", type=click.Choice(PERIODS), default="week", show_default=True)
 def preview(team: str, period: str) -> None:
-    """Print TEAM's digest for this week, today or the current sprint (nothing is posted or stored)."""
+    """Print TEAM's digest for this week (Monday to Sunday), today or the current sprint.
+
+    Nothing is posted or stored. It lists what the team's rules count, leading with the sprints'
+    progress.
+    """
     from service.db import Database
     from service.digests.build import compose_for_period, period_for_run
     from service.domain.digest_blocks import render_console

@@ -13,6 +13,7 @@ from typing import cast
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
+from service.digests.posting import link_wins
 from service.domain.digest_blocks import Digest
 from service.models import utcnow
 from service.models.digests import DigestKind, DigestState, StoredDigest
@@ -96,6 +97,9 @@ def ensure_digest(
     )
     row = find_digest(session, team_id, channel_id, period_key)
     assert row is not None
+    if digest is not None:
+        # A reaction on the posted message then cheers each win it lists (posting.link_wins).
+        link_wins(session, row.id, [i for i in digest.win_ids if isinstance(i, int)])
     return row
 
 

@@ -14,6 +14,7 @@ from itertools import compress, repeat
 from operator import eq
 
 from service.domain.calendar import TeamCalendar
+from service.domain.digest_periods import current_week
 from service.domain.progress_inputs import RecordedWin
 from service.domain.team_rules import TeamRules
 from service.domain.win_timeline import WinTimeline
@@ -196,6 +197,8 @@ class ChallengeSpec:
         return Challenge(id, owner, self.title, self.metric, self.target, self.starts_on, self.ends_on)
 
 
+MAX_SPAN = timedelta(days=3660)  # the longest challenge, as for the rules' day counts
+
 EXAMPLES = (
     "close 5 bugs this week",
     "5 wins by fri",
@@ -252,7 +255,8 @@ def _number(word: str) -> int:
 
 def _window(when: str, today: date) -> tuple[date, date]:
     if when == "this week":
-        return today, today + timedelta(days=6 - today.weekday())
+        # Monday to Sunday of the team's current week, whatever day it is (as a digest's week).
+        return current_week(today)
     if when in ("today", "by today"):
         return today, today
     if not when.startswith("by "):
@@ -270,14 +274,19 @@ def _window(when: str, today: date) -> tuple[date, date]:
         ) from None
     if end < today:
         raise ValueError(f"{end.isoformat()} is already over")
+    if end > today + MAX_SPAN:
+        # A challenge is a sprint-sized nudge; one ending in year 9999 would also overflow the date
+        # arithmetic of every later recompute.
+        raise ValueError(f"a challenge must end within {MAX_SPAN.days} days (about ten years)")
     return today, end
 
 
 def parse_challenge_spec(text: str, *, today: date, calendar: TeamCalendar | None = None) -> ChallengeSpec:
     """Parse a slash-command challenge such as ``close 5 bugs this week``.
 
-    ``today`` is the team's local date; windows start today (wins from before the
-    challenge existed don't count towards it) and end on the named day, inclusive.
+    ``today`` is the team's local date. "This week" is Monday to Sunday of the current week;
+    every other window starts today (wins from before the challenge existed don't count towards
+    it) and ends on the named day, inclusive.
     """
     cleaned = " ".join(text.strip().rstrip(".!").split())
     phrase = cleaned.casefold()

@@ -1,102 +1,89 @@
 """Celebration digests composed as Slack Block Kit: what a period's and a sprint's digest say.
 
-Every piece of user text (titles, names, goals, team names) is escaped by ``service.domain.mrkdwn``
-before it enters a mrkdwn object or the fallback ``text``; ``plain_text`` objects (header, button)
-carry raw text because Slack does not parse markup there. People who opted out of public sharing
-arrive with ``member_name=None``: they are shown as "a teammate", but their wins still count.
+A digest leads with progress: each sprint's burn-up, the milestones crossed in the period and the
+streaks that grew. The headline counts the wins people made (tickets, manual wins, kudos, as
+``COUNTED_KINDS`` says); milestones, streaks, badges and challenges are counted on their own, and
+milestones are never folded into "+N more". Then come the top wins, the most cheered ones, kudos,
+and new badges and challenges.
 
-Composition is O(n log k) in the number of wins: one pass for the totals and ``heapq.nlargest`` for
-the top list, so a period with 100,000 wins composes in tens of milliseconds. The block shapes,
-Block Kit's limits and the console rendering are ``service.domain.digest_blocks``.
+The caller hands over only what the team's rules let count, with "only me" wins left out; people
+who opted out of being named arrive with ``member_name=None`` and show as "a teammate". Every list
+has a fixed order and every ranking a total one (ties end on the win id), so the same period always
+composes the same digest. User text is escaped in ``service.domain.digest_lines``; block shapes and
+Block Kit's limits are ``service.domain.digest_blocks``.
+
+Composition is O(n log k) in the number of wins: one pass to group them, ``heapq.nlargest`` for the
+rankings, so a period with 100,000 wins composes in tens of milliseconds.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from service.domain.digest_blocks import (
+    MAX_BLOCKS,
     MAX_BUTTON_VALUE_CHARS,
     Digest,
-    clamp_percent,
     context,
     divider,
     header,
     mrkdwn_text,
     one_line,
+    packed_sections,
     progress_bar,
     section,
 )
-from service.domain.mrkdwn import escape_mrkdwn, is_slack_user_id, link, mention, truncate_plain
-from service.domain.wins import WinKind
+from service.domain.digest_lines import (
+    ANONYMOUS,
+    DigestWin,
+    NameBook,
+    SprintProgress,
+    achievement_line,
+    burn_up_line,
+    counted,
+    id_order,
+    kudos_line,
+    percent_text,
+    plural,
+    points_text,
+    ratio,
+    time_order,
+    win_line,
+)
+from service.domain.mrkdwn import escape_mrkdwn
+from service.domain.wins import COUNTED_KINDS, WinKind
+
+__all__ = [
+    "ANONYMOUS",
+    "MOST_CHEERED_LIMIT",
+    "SIDE_LIST_LIMIT",
+    "SPRINT_GOAL_MET_ACTION_ID",
+    "TOP_WINS_LIMIT",
+    "DigestInput",
+    "DigestWin",
+    "SprintProgress",
+    "compose_digest",
+    "compose_sprint_end",
+]
 
 TOP_WINS_LIMIT = 8
-SIDE_LIST_LIMIT = 10  # kudos, streaks and badges shown before "+N more"
-MAX_TITLE_CHARS = 150
+SIDE_LIST_LIMIT = 10  # kudos, streaks, badges and challenges shown before "+N more"
+MOST_CHEERED_LIMIT = 3
 SPRINT_GOAL_MET_ACTION_ID = "sprint_goal_met"
-ANONYMOUS = "a teammate"
-
-# These kinds have sections of their own, so they never compete for a "top win" slot.
-OWN_SECTION_KINDS = frozenset({WinKind.STREAK, WinKind.BADGE, WinKind.KUDOS})
-_KIND_EMOJI: Mapping[WinKind, str] = {
-    WinKind.TICKET: ":white_check_mark:",
-    WinKind.SPRINT_STARTED: ":rocket:",
-    WinKind.SPRINT_CLOSED: ":checkered_flag:",
-    WinKind.MILESTONE: ":dart:",
-    WinKind.STREAK: ":fire:",
-    WinKind.BADGE: ":medal:",
-    WinKind.MANUAL: ":star2:",
-    WinKind.KUDOS: ":clap:",
-    WinKind.CHALLENGE: ":trophy:",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class DigestWin:
-    """One win as a digest shows it.
-
-    ``member_name=None`` means nobody may be named: a person who opted out shows as "a teammate";
-    with ``has_person=False`` (a team milestone or streak) no one is shown at all.
-    For kudos, ``member_name`` is the recipient and ``kudos_from_name`` the giver.
-    """
-
-    id: int | str
-    kind: WinKind
-    title: str
-    occurred_at: datetime
-    member_name: str | None = None
-    member_slack_id: str | None = None
-    points: float | None = None
-    url: str | None = None
-    cheers: int = 0
-    kudos_from_name: str | None = None
-    has_person: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class SprintProgress:
-    """Where the active (or just closed) sprint stands."""
-
-    name: str
-    percent_done: float  # 0-100; clamped when shown
-    done_points: float
-    committed_points: float
-    done_issues: int
-    committed_issues: int
-    days_left: int | None = None
-    goal: str | None = None
+# The wins people made that compete for a "top win" slot; kudos have a section of their own.
+RANKED_KINDS = frozenset({WinKind.TICKET, WinKind.MANUAL})
 
 
 @dataclass(frozen=True, slots=True)
 class DigestInput:
     """Everything one digest shows.
 
-    ``wins`` are the period's wins and make the totals; ``new_streaks``, ``new_badges`` and
-    ``kudos`` get sections of their own (wins of those kinds inside ``wins`` count in the totals
-    but are not repeated in the top list).
+    ``wins`` are every win the period lists, of any kind; composition sorts them into sections.
+    ``sprints`` are the burn-ups to show (the active sprints, and those that closed in the period).
     """
 
     team_name: str
@@ -104,65 +91,130 @@ class DigestInput:
     period_start: datetime
     period_end: datetime
     wins: Sequence[DigestWin]
-    sprint: SprintProgress | None = None
-    new_streaks: Sequence[DigestWin] = ()
-    new_badges: Sequence[DigestWin] = ()
-    kudos: Sequence[DigestWin] = ()
+    sprints: Sequence[SprintProgress] = ()
+
+
+@dataclass(slots=True)
+class _Sections:
+    """A period's wins sorted into the sections that show them."""
+
+    made: list[DigestWin] = field(default_factory=list)  # tickets and manual wins, ranked
+    kudos: list[DigestWin] = field(default_factory=list)
+    milestones: list[DigestWin] = field(default_factory=list)  # with the sprints' started and closed
+    streaks: list[DigestWin] = field(default_factory=list)
+    badges: list[DigestWin] = field(default_factory=list)  # with completed challenges
+    people_count: int = 0
+    people_points: float = 0.0
+
+    @classmethod
+    def of(cls, wins: Sequence[DigestWin]) -> _Sections:
+        out = cls()
+        by_kind = {
+            WinKind.TICKET: out.made,
+            WinKind.MANUAL: out.made,
+            WinKind.KUDOS: out.kudos,
+            WinKind.MILESTONE: out.milestones,
+            WinKind.SPRINT_STARTED: out.milestones,
+            WinKind.SPRINT_CLOSED: out.milestones,
+            WinKind.STREAK: out.streaks,
+            WinKind.BADGE: out.badges,
+            WinKind.CHALLENGE: out.badges,
+        }
+        for win in wins:
+            by_kind[win.kind].append(win)
+            if win.kind in COUNTED_KINDS:
+                out.people_count += 1
+                out.people_points += win.points or 0.0
+        for side in (out.kudos, out.milestones, out.streaks, out.badges):
+            side.sort(key=time_order)
+        return out
+
+    def side_counts(self) -> list[str]:
+        """What people's wins earned, counted apart from them: ``2 milestones``, ``1 streak``…"""
+        milestones = sum(1 for win in self.milestones if win.kind is WinKind.MILESTONE)
+        challenges = sum(1 for win in self.badges if win.kind is WinKind.CHALLENGE)
+        pairs = (
+            (milestones, "milestone"),
+            (len(self.streaks), "streak"),
+            (len(self.badges) - challenges, "badge"),
+            (challenges, "challenge"),
+        )
+        return [counted(n, word) for n, word in pairs if n]
 
 
 def compose_digest(data: DigestInput, *, post_when_empty: bool = False) -> Digest | None:
     """Compose the period's celebration; None for an empty period unless ``post_when_empty``."""
-    win_count, total_points = _totals(data.wins)
-    is_empty = win_count == 0 and not (data.new_streaks or data.new_badges or data.kudos)
-    if is_empty and not post_when_empty:
+    if not data.wins and not post_when_empty:
         return None
-    names = _NameBook()
-    blocks: list[dict[str, Any]] = []
-    fallback: list[str] = []
-
-    if is_empty:
+    sections = _Sections.of(data.wins)
+    names = NameBook()
+    footer = context(_footer(data.team_name, data.period_start, data.period_end))
+    if not data.wins:
         headline = f"{data.period_label} was quiet"
-        blocks.append(header(f":seedling: {headline}"))
-        blocks.append(
+        blocks = [
+            header(f":seedling: {headline}"),
             section(
                 f"No wins were recorded for *{escape_mrkdwn(data.period_label)}*. Small things count too: "
                 "share one with `/win what you did`, or thank someone with `/win @teammate what they did`."
-            )
+            ),
+        ]
+        progress = _progress_lines(data.sprints, sections, names)
+        blocks += packed_sections(":chart_with_upwards_trend: *Progress*", progress) if progress else []
+        fallback = [escape_mrkdwn(f"{data.team_name}: {headline}"), *progress]
+        return Digest(text="\n".join(fallback), blocks=[*blocks, footer], names=names.as_mapping())
+
+    side_counts = sections.side_counts()
+    headline = _headline(data.period_label, sections, data.sprints, side_counts)
+    blocks = [header(f":tada: {headline}")]
+    fallback = [escape_mrkdwn(f"{data.team_name}: {headline}")]
+    if sections.people_count and side_counts:
+        blocks.append(context("Also: " + " · ".join(side_counts)))
+
+    progress = _progress_lines(data.sprints, sections, names)
+    if progress:
+        blocks += packed_sections(":chart_with_upwards_trend: *Progress*", progress)
+        fallback += progress
+
+    top = heapq.nlargest(TOP_WINS_LIMIT, sections.made, key=_rank)
+    if top:
+        lines = [win_line(win, names) for win in top]
+        blocks.append(section("*Top wins*\n" + "\n".join(lines)))
+        fallback += lines
+        hidden = len(sections.made) - len(top)
+        if hidden > 0:
+            blocks.append(context(f"+{hidden} more {plural(hidden, 'win')} {_period_phrase(data)}"))
+
+    cheered = heapq.nlargest(MOST_CHEERED_LIMIT, (w for w in data.wins if w.cheers > 0), key=_cheer_rank)
+    if cheered:
+        blocks.append(
+            section(":raised_hands: *Most cheered*\n" + "\n".join(win_line(w, names) for w in cheered))
         )
-        fallback.append(escape_mrkdwn(f"{data.team_name}: {headline}"))
-    else:
-        headline = _headline(data.period_label, win_count, total_points, data.sprint)
-        blocks.append(header(f":tada: {headline}"))
-        fallback.append(escape_mrkdwn(f"{data.team_name}: {headline}"))
-        rankable = (win for win in data.wins if win.kind not in OWN_SECTION_KINDS)
-        top = heapq.nlargest(TOP_WINS_LIMIT, rankable, key=_rank)
-        if top:
-            lines = [_win_line(win, names) for win in top]
-            blocks.append(section("*Top wins*\n" + "\n".join(lines)))
-            fallback.extend(lines)
-            hidden = sum(1 for win in data.wins if win.kind not in OWN_SECTION_KINDS) - len(top)
-            if hidden > 0:
-                blocks.append(context(f"+{hidden} more {_plural(hidden, 'win')} {_period_phrase(data)}"))
 
-    if data.sprint is not None:
-        blocks.append(divider())
-        sprint_text = _sprint_text(data.sprint)
-        blocks.append(section(sprint_text))
-        fallback.append(sprint_text)
+    if sections.kudos:
+        lines = [kudos_line(item, names) for item in sections.kudos[:SIDE_LIST_LIMIT]]
+        blocks.append(section(":clap: *Kudos*\n" + "\n".join(lines + _more_line(len(sections.kudos)))))
 
-    if data.kudos:
-        lines = [_kudos_line(item, names) for item in data.kudos[:SIDE_LIST_LIMIT]]
-        lines += _more_line(len(data.kudos))
-        blocks.append(section(":clap: *Kudos*\n" + "\n".join(lines)))
+    if sections.badges:
+        lines = [achievement_line(item, names) for item in sections.badges[:SIDE_LIST_LIMIT]]
+        lines += _more_line(len(sections.badges))
+        title = (
+            "New badges & challenges"
+            if any(w.kind is WinKind.CHALLENGE for w in sections.badges)
+            else "New badges"
+        )
+        blocks.append(section(f":medal: *{title}*\n" + "\n".join(lines)))
 
-    achievements = [*data.new_streaks, *data.new_badges]
-    if achievements:
-        lines = [_achievement_line(item, names) for item in achievements[:SIDE_LIST_LIMIT]]
-        lines += _more_line(len(achievements))
-        blocks.append(section(":fire: *New streaks & badges*\n" + "\n".join(lines)))
-
-    blocks.append(context(_footer(data.team_name, data.period_start, data.period_end)))
-    return Digest(text="\n".join(fallback), blocks=blocks, names=names.as_mapping())
+    # Progress leads, so if the blocks ever outgrow Block Kit it is the later lists that give way.
+    blocks = [*blocks[: MAX_BLOCKS - 1], footer]
+    shown = [
+        *sections.milestones,
+        *sections.streaks[:SIDE_LIST_LIMIT],
+        *top,
+        *cheered,
+        *sections.kudos[:SIDE_LIST_LIMIT],
+        *sections.badges[:SIDE_LIST_LIMIT],
+    ]
+    return Digest(text="\n".join(fallback), blocks=blocks, names=names.as_mapping(), win_ids=_ids(shown))
 
 
 def compose_sprint_end(
@@ -179,10 +231,10 @@ def compose_sprint_end(
     """
     if not sprint_ref or len(sprint_ref) > MAX_BUTTON_VALUE_CHARS:
         raise ValueError(f"sprint_ref must be 1-{MAX_BUTTON_VALUE_CHARS} characters")
-    names = _NameBook()
+    names = NameBook()
     headline = (
-        f"{sprint.name} is done: {sprint.done_issues} {_plural(sprint.done_issues, 'issue')}, "
-        f"{_points(sprint.done_points)} {_plural(sprint.done_points, 'point')}"
+        f"{sprint.name} is done: {sprint.done_issues} {plural(sprint.done_issues, 'issue')}, "
+        f"{points_text(sprint.done_points)} {plural(sprint.done_points, 'point')}"
     )
     goal = f"*Goal:* {escape_mrkdwn(one_line(sprint.goal))}" if sprint.goal else "_No sprint goal was set._"
     blocks: list[dict[str, Any]] = [
@@ -193,20 +245,23 @@ def compose_sprint_end(
             "fields": [
                 mrkdwn_text(
                     f"*Issues done*\n{sprint.done_issues} of {sprint.committed_issues}"
-                    f" ({_percent(_ratio(sprint.done_issues, sprint.committed_issues))})"
+                    f" ({percent_text(ratio(sprint.done_issues, sprint.committed_issues))})"
                 ),
                 mrkdwn_text(
-                    f"*Points done*\n{_points(sprint.done_points)} of {_points(sprint.committed_points)}"
-                    f" ({_percent(_ratio(sprint.done_points, sprint.committed_points))})"
+                    f"*Points done*\n{points_text(sprint.done_points)}"
+                    f" of {points_text(sprint.committed_points)}"
+                    f" ({percent_text(ratio(sprint.done_points, sprint.committed_points))})"
                 ),
             ],
         },
-        section(f"`{progress_bar(sprint.percent_done)}` {_percent(sprint.percent_done)} of the commitment"),
+        section(
+            f"`{progress_bar(sprint.percent_done)}` {percent_text(sprint.percent_done)} of the commitment"
+        ),
     ]
     fallback = [escape_mrkdwn(f"{team_name}: {headline}"), goal]
-    top = heapq.nlargest(TOP_WINS_LIMIT, (w for w in wins if w.kind not in OWN_SECTION_KINDS), key=_rank)
+    top = heapq.nlargest(TOP_WINS_LIMIT, (w for w in wins if w.kind in RANKED_KINDS), key=_rank)
     if top:
-        lines = [_win_line(win, names) for win in top]
+        lines = [win_line(win, names) for win in top]
         blocks.append(section("*Highlights*\n" + "\n".join(lines)))
         fallback.extend(lines)
     blocks.append(divider())
@@ -227,93 +282,50 @@ def compose_sprint_end(
         }
     )
     blocks.append(context(f"{escape_mrkdwn(one_line(team_name))} · Sprint Wins"))
-    return Digest(text="\n".join(fallback), blocks=blocks, names=names.as_mapping())
+    return Digest(text="\n".join(fallback), blocks=blocks, names=names.as_mapping(), win_ids=_ids(top))
 
 
-class _NameBook:
-    """Collects slack id → name for the people mentioned, so a terminal can show names."""
-
-    def __init__(self) -> None:
-        self._names: dict[str, str] = {}
-
-    def person(self, name: str | None, slack_id: str | None) -> str:
-        if name is None:  # opted out (or nobody): never named, never mentioned
-            return ANONYMOUS
-        if slack_id is not None and is_slack_user_id(slack_id):
-            self._names[slack_id] = name
-            return mention(slack_id)
-        return escape_mrkdwn(one_line(name))
-
-    def as_mapping(self) -> Mapping[str, str]:
-        return dict(self._names)
+def _progress_lines(sprints: Sequence[SprintProgress], sections: _Sections, names: NameBook) -> list[str]:
+    """Each sprint's burn-up, every milestone of the period (never cut short), then the streaks."""
+    lines = [burn_up_line(sprint) for sprint in sprints]
+    lines += [achievement_line(win, names) for win in sections.milestones]
+    lines += [achievement_line(win, names) for win in sections.streaks[:SIDE_LIST_LIMIT]]
+    return lines + _more_line(len(sections.streaks), "streak")
 
 
-def _totals(wins: Iterable[DigestWin]) -> tuple[int, float]:
-    count, points = 0, 0.0
-    for win in wins:
-        count += 1
-        points += win.points or 0.0
-    return count, points
+def _ids(wins: Sequence[DigestWin]) -> tuple[int | str, ...]:
+    unique = {id_order(win): win.id for win in wins}
+    return tuple(unique[key] for key in sorted(unique))
 
 
-def _rank(win: DigestWin) -> tuple[float, int, datetime]:
-    # Best first: points, then cheers, then the most recent.
-    return (win.points or 0.0, win.cheers, win.occurred_at)
+def _rank(win: DigestWin) -> tuple[float, int, datetime, tuple[int, int, str]]:
+    # Best first: points, then cheers, then the most recent, then the id (ties never depend on order).
+    return (win.points or 0.0, win.cheers, win.occurred_at, id_order(win))
 
 
-def _headline(label: str, win_count: int, points: float, sprint: SprintProgress | None) -> str:
-    headline = f"{label}: {win_count} {_plural(win_count, 'win')}"
-    if points:
-        headline += f", {_points(points)} {_plural(points, 'point')}"
-    if sprint is not None:
-        headline += f"; {sprint.name} is {_percent(sprint.percent_done)} done"
+def _cheer_rank(win: DigestWin) -> tuple[int, float, datetime, tuple[int, int, str]]:
+    return (win.cheers, win.points or 0.0, win.occurred_at, id_order(win))
+
+
+def _headline(
+    label: str, sections: _Sections, sprints: Sequence[SprintProgress], side_counts: list[str]
+) -> str:
+    if not sections.people_count:
+        # Nobody's own win yet, but something moved: say what did rather than "0 wins".
+        return f"{label}: {', '.join(side_counts or ['sprint news'])}"
+    headline = f"{label}: {counted(sections.people_count, 'win')}"
+    if sections.people_points:
+        headline += f", {points_text(sections.people_points)} {plural(sections.people_points, 'point')}"
+    if len(sprints) == 1:
+        headline += f"; {sprints[0].name} is {percent_text(sprints[0].percent_done)} done"
     return headline
 
 
-def _win_line(win: DigestWin, names: _NameBook) -> str:
-    title = truncate_plain(one_line(win.title), MAX_TITLE_CHARS)
-    parts = [f"{_KIND_EMOJI.get(win.kind, ':sparkles:')} {link(win.url, title)}"]
-    details = [names.person(win.member_name, win.member_slack_id)] if win.has_person else []
-    if win.points:
-        details.append(f"{_points(win.points)} {_plural(win.points, 'pt')}")
-    if win.cheers:
-        details.append(f"{win.cheers} :raised_hands:")
-    return f"• {parts[0]} — {' · '.join(details)}" if details else f"• {parts[0]}"
-
-
-def _kudos_line(item: DigestWin, names: _NameBook) -> str:
-    giver = escape_mrkdwn(one_line(item.kudos_from_name)) if item.kudos_from_name else ANONYMOUS
-    recipient = names.person(item.member_name, item.member_slack_id)
-    title = escape_mrkdwn(truncate_plain(one_line(item.title), MAX_TITLE_CHARS))
-    return f"• {giver} → {recipient}: {title}"
-
-
-def _achievement_line(item: DigestWin, names: _NameBook) -> str:
-    emoji = _KIND_EMOJI.get(item.kind, ":sparkles:")
-    title = escape_mrkdwn(truncate_plain(one_line(item.title), MAX_TITLE_CHARS))
-    if not item.has_person:
-        return f"• {emoji} {title}"
-    return f"• {emoji} {names.person(item.member_name, item.member_slack_id)}: {title}"
-
-
-def _sprint_text(sprint: SprintProgress) -> str:
-    lines = [f"*{escape_mrkdwn(one_line(sprint.name))}*"]
-    if sprint.goal:
-        lines[0] += f" · goal: {escape_mrkdwn(one_line(sprint.goal))}"
-    stats = [
-        f"`{progress_bar(sprint.percent_done)}` {_percent(sprint.percent_done)}",
-        f"{_points(sprint.done_points)} of {_points(sprint.committed_points)} points",
-        f"{sprint.done_issues} of {sprint.committed_issues} issues",
-    ]
-    if sprint.days_left is not None:
-        stats.append(f"{sprint.days_left} {_plural(sprint.days_left, 'day')} left")
-    lines.append(" · ".join(stats))
-    return "\n".join(lines)
-
-
-def _more_line(total: int) -> list[str]:
+def _more_line(total: int, word: str = "") -> list[str]:
     hidden = total - SIDE_LIST_LIMIT
-    return [f"_+{hidden} more_"] if hidden > 0 else []
+    if hidden <= 0:
+        return []
+    return [f"_+{hidden} more {plural(hidden, word)}_" if word else f"_+{hidden} more_"]
 
 
 def _period_phrase(data: DigestInput) -> str:
@@ -325,20 +337,3 @@ def _footer(team_name: str, start: datetime, end: datetime) -> str:
     last = end - timedelta(microseconds=1) if end > start else end
     span = f"{start:%a %d %b}" if start.date() == last.date() else f"{start:%a %d %b} to {last:%a %d %b}"
     return f"{escape_mrkdwn(one_line(team_name))} · {span} · Sprint Wins · give kudos with `/win @teammate …`"
-
-
-def _percent(percent: float) -> str:
-    return f"{round(clamp_percent(percent))}%"
-
-
-def _ratio(done: float, committed: float) -> float:
-    return 100.0 * done / committed if committed else 0.0
-
-
-def _points(points: float) -> str:
-    rounded = round(points, 1)
-    return str(int(rounded)) if rounded == int(rounded) else f"{rounded:g}"
-
-
-def _plural(count: float, word: str) -> str:
-    return word if count == 1 else f"{word}s"

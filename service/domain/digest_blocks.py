@@ -9,7 +9,7 @@ is already escaped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,12 +30,14 @@ class Digest:
     """A message ready for ``chat.postMessage(text=..., blocks=...)``.
 
     ``text`` is the escaped mrkdwn fallback (notifications, embedded console); ``names`` maps the
-    Slack ids mentioned in ``blocks`` to display names, for :func:`render_console`.
+    Slack ids mentioned in ``blocks`` to display names, for :func:`render_console`; ``win_ids`` are
+    the wins it shows a line for, in id order (what a reaction on the post may cheer).
     """
 
     text: str
     blocks: list[dict[str, Any]]
     names: Mapping[str, str] = field(default_factory=dict)
+    win_ids: tuple[int | str, ...] = ()
 
 
 def render_console(digest: Digest) -> str:
@@ -88,6 +90,24 @@ def header(text: str) -> dict[str, Any]:
 
 def section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": mrkdwn_text(truncate(text, MAX_SECTION_CHARS))}
+
+
+def packed_sections(title: str, lines: Sequence[str]) -> list[dict[str, Any]]:
+    """``title`` and ``lines`` in as few sections as Block Kit's size limit allows, never dropping a line.
+
+    Only a single line longer than a whole section is shortened (by :func:`section`).
+    """
+    blocks: list[dict[str, Any]] = []
+    current = title
+    for line in lines:
+        if current and len(current) + 1 + len(line) > MAX_SECTION_CHARS:
+            blocks.append(section(current))
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        blocks.append(section(current))
+    return blocks
 
 
 def context(text: str) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 A digest row is unique on (team, channel, period key), so a key names exactly one digest: the
 scheduled periods build theirs in ``service.domain.schedule`` ("weekly:2026-W47"); this module
 builds the keys of a digest run by hand (``digest preview|run``: this week, today, this sprint) and
-of a sprint-end celebration.
+of a sprint-end celebration. "This week" is always Monday to Sunday of the team's current week, for a
+digest as for a challenge (``current_week``).
 
 A sprint's period keys hold our sprint row id. That is not a sprint win's ``source_key``
 (``service.domain.sprints.sprint_win_key``), which holds Jira's sprint id.
@@ -12,7 +13,7 @@ A sprint's period keys hold our sprint row id. That is not a sprint win's ``sour
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from service.domain.schedule import Period, load_timezone
 
@@ -44,18 +45,30 @@ def run_now_period_key(period_key: str) -> str:
     return f"now-{period_key}"
 
 
+def current_week(today: date) -> tuple[date, date]:
+    """The Monday and the Sunday of the week ``today`` (a local date) is in."""
+    monday = today - timedelta(days=today.weekday())
+    return monday, monday + timedelta(days=6)
+
+
 def period_so_far(which: RunPeriod, tz_name: str, now: datetime) -> Period:
-    """This week or today, in the team's time zone, up to ``now`` (``RunPeriod.SPRINT`` needs a sprint)."""
+    """This week (Monday to Sunday) or today up to ``now``, in the team's time zone.
+
+    ``RunPeriod.SPRINT`` is built from the sprint (``sprint_so_far``).
+    """
     tz = load_timezone(tz_name)
     local_now = now.astimezone(tz)
     if which is RunPeriod.DAY:
         midnight = datetime.combine(local_now.date(), time(0), tzinfo=tz).astimezone(UTC)
         return Period(key=f"day:{local_now.date().isoformat()}", start=midnight, end=now, label="Today")
     if which is RunPeriod.WEEK:
-        monday = local_now.date() - timedelta(days=local_now.weekday())
+        monday, _ = current_week(local_now.date())
         start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
+        # The whole week, Monday to Sunday, whatever day it is: a win stamped a little ahead of our
+        # clock still belongs to it, and the footer names the week people mean.
+        end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz).astimezone(UTC)
         year, week, _ = local_now.date().isocalendar()
-        return Period(key=f"week:{year}-W{week:02d}", start=start, end=now, label="This week")
+        return Period(key=f"week:{year}-W{week:02d}", start=start, end=end, label="This week")
     raise ValueError("a sprint's period is built from the sprint: use sprint_so_far")
 
 

@@ -245,7 +245,10 @@ def period_ending_at(schedule: DigestSchedule, tz_name: str, run: datetime) -> P
     local_day = run.astimezone(tz).date()
     if schedule.kind is ScheduleKind.WEEKLY:
         year, week, _ = local_day.isocalendar()
-        return Period(key=f"weekly:{year}-W{week:02d}", start=start, end=run, label="This week")
+        # Seven days back to the previous run, so no win falls between two digests. "This week" means
+        # Monday to Sunday everywhere else, so this period is named by its real start instead.
+        label = f"Since last {start.astimezone(tz).strftime('%A')}"
+        return Period(key=f"weekly:{year}-W{week:02d}", start=start, end=run, label=label)
     local_start = start.astimezone(tz)
     if local_start.date() == local_day - timedelta(days=1):
         label = "Since yesterday"

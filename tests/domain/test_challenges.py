@@ -10,6 +10,7 @@ from service.domain.wins import WinKind, WinStatus
 
 CALENDAR = TeamCalendar("Europe/Berlin", frozenset({date(2024, 6, 6)}))  # Thursday 6 June is a holiday
 WED = date(2024, 6, 5)
+MON = date(2024, 6, 3)
 
 
 def win(
@@ -26,14 +27,15 @@ def days(start: date, n: int) -> list[date]:
 @pytest.mark.parametrize(
     ("text", "metric", "target", "starts", "ends"),
     [
-        ("close 5 bugs this week", "bugs_closed", 5, WED, date(2024, 6, 9)),
+        # "This week" is Monday to Sunday of the current week; other windows start today.
+        ("close 5 bugs this week", "bugs_closed", 5, MON, date(2024, 6, 9)),
         ("Fix three bugs by fri!", "bugs_closed", 3, WED, date(2024, 6, 7)),
         ("5 wins by fri", "wins", 5, WED, date(2024, 6, 7)),
         ("5 wins by wed", "wins", 5, WED, WED),
         ("2 small wins by tomorrow", "wins", 2, WED, date(2024, 6, 6)),
         ("10 wins by 2024-06-30", "wins", 10, WED, date(2024, 6, 30)),
-        ("score 20 points this week", "points", 20, WED, date(2024, 6, 9)),
-        ("every finished story has points this week", "estimated_stories", 100, WED, date(2024, 6, 9)),
+        ("score 20 points this week", "points", 20, MON, date(2024, 6, 9)),
+        ("every finished story has points this week", "estimated_stories", 100, MON, date(2024, 6, 9)),
         # Five working days from Wednesday, skipping the holiday and the weekend.
         ("one small win a day for 5 days", "daily_wins", 5, WED, date(2024, 6, 12)),
         ("  a win a day for 2 working days ", "daily_wins", 2, WED, date(2024, 6, 7)),
@@ -48,6 +50,24 @@ def test_parse_challenge_spec(text: str, metric: str, target: float, starts: dat
 
 
 @pytest.mark.parametrize(
+    "today",
+    [date(2026, 11, 30) + timedelta(days=n) for n in range(7)],  # every day of the week, Sunday too
+    ids=lambda day: f"{day:%a}",
+)
+def test_this_week_is_monday_to_sunday_whatever_day_it_is(today: date) -> None:
+    spec = parse_challenge_spec("close 5 bugs this week", today=today, calendar=CALENDAR)
+    assert (spec.starts_on, spec.ends_on) == (date(2026, 11, 30), date(2026, 12, 6))
+
+
+def test_a_this_week_challenge_counts_the_weeks_wins_from_monday() -> None:
+    sunday = date(2024, 6, 9)
+    spec = parse_challenge_spec("close 2 bugs this week", today=sunday, calendar=CALENDAR)
+    wins = [win(1, MON, is_bug=True), win(2, sunday, is_bug=True), win(3, date(2024, 6, 2), is_bug=True)]
+    progress = challenge_progress(spec.to_challenge(1, "team"), wins, CALENDAR)
+    assert (progress.done, progress.completed_at) == (2, wins[1].occurred_at)
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [
         ("", "say what the challenge is"),
@@ -56,6 +76,7 @@ def test_parse_challenge_spec(text: str, metric: str, target: float, starts: dat
         ("close 0 bugs this week", "between 1 and 1000"),
         ("5 wins by someday", "can't read the day 'someday'"),
         ("5 wins by 2024-06-01", "2024-06-01 is already over"),
+        ("5 wins by 9999-12-31", "must end within 3660 days"),
         ("5 wins eventually", "can't tell when 'eventually' ends"),
         ("two wins a day for 5 days", "one win a day"),
     ],

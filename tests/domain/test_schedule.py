@@ -284,7 +284,8 @@ def test_due_period_weekly_covers_seven_days() -> None:
     assert period.key == "weekly:2026-W47"
     assert period.start == local(BERLIN, "2026-11-13T16:00")
     assert period.end == local(BERLIN, "2026-11-20T16:00")
-    assert period.label == "This week"
+    # Not "This week", which means Monday to Sunday: the period is named by where it starts.
+    assert period.label == "Since last Friday"
 
 
 def test_weekly_period_across_fall_back_is_seven_local_days() -> None:
