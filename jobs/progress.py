@@ -15,7 +15,9 @@ from contextlib import contextmanager
 from datetime import date
 
 from jobs import runtime
-from jobs.queue import JobQueue
+from jobs.celebrations import request_live_celebrations
+from jobs.queue import JobQueue, QueueUnavailable
+from service.observability.metrics import timed_recompute
 from service.progress.load import TeamNotFound, load_team_inputs
 from service.progress.recompute import lock_team, run_recompute
 from service.progress.save import store_result
@@ -72,7 +74,7 @@ def update_progress(team_ids: list[int], today: str | None = None) -> dict[str, 
             if not lock_team(session, team_id):
                 continue  # the team was merged away or deleted since the batch
             try:
-                with collector_paused():
+                with collector_paused(), timed_recompute():
                     inputs = load_team_inputs(session, team_id)
                     result = run_recompute(inputs, pinned or inputs.local_today())
             except TeamNotFound:
@@ -81,4 +83,8 @@ def update_progress(team_ids: list[int], today: str | None = None) -> dict[str, 
         results[str(team_id)] = changes.summary()
         if not changes.nothing:
             log.info("progress of team %s: %s", team_id, changes.summary())
+    try:  # after the recompute, which records milestones: the new wins are celebrated live
+        request_live_celebrations([int(team_id) for team_id in results], rt.queue)
+    except QueueUnavailable:
+        log.warning("queue unavailable; live celebrations wait for the scheduler's minute tick")
     return results

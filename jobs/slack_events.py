@@ -1,4 +1,4 @@
-"""Events API work: reactions become cheers; uninstalls and revoked tokens are forgotten.
+"""Events API work: reactions on our posts become cheers; uninstalls and revoked tokens are forgotten.
 
 Safe to run twice: cheers are keyed by (win, user, reaction), and deleting a token twice is a no-op.
 """
@@ -6,10 +6,11 @@ Safe to run twice: cheers are keyed by (win, user, reaction), and deleting a tok
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from integrations.slack.installation import build_installation_store, oauth_enabled
 from jobs import runtime
-from service.slack import channels
+from service.slack import channels, roles
 from service.wins.cheers import record_cheer
 
 log = logging.getLogger(__name__)
@@ -17,11 +18,15 @@ log = logging.getLogger(__name__)
 
 def record_reaction(
     slack_team_id: str, channel_id: str, ts: str, user_id: str, reaction: str, added: bool
-) -> int | None:
-    """A reaction on one of our celebration posts becomes (or stops being) a cheer on its win."""
+) -> dict[str, Any] | None:
+    """A reaction on one of our posts becomes (or stops being) a cheer on each win it shows, and on a
+    digest also a cheer on the digest; None when the message is not one of ours."""
     rt = runtime.current()
     with rt.database.transaction() as session:
-        return record_cheer(session, slack_team_id, channel_id, ts, user_id, reaction, added)
+        cheered = record_cheer(session, slack_team_id, channel_id, ts, user_id, reaction, added)
+    if cheered is None:
+        return None
+    return {"win_ids": list(cheered.win_ids), "digest_id": cheered.digest_id}
 
 
 def forget_workspace(enterprise_id: str | None, slack_team_id: str | None) -> None:
@@ -38,6 +43,7 @@ def forget_workspace(enterprise_id: str | None, slack_team_id: str | None) -> No
             channels.pause_workspace(
                 session, slack_team_id, "app_uninstalled: Sprint Wins was removed from Slack"
             )
+            roles.forget_cached_roles(session, slack_team_id)
 
 
 def revoke_tokens(

@@ -41,12 +41,13 @@ def publish_home(slack_team_id: str, enterprise_id: str | None, user_id: str) ->
                 else []
             )
             streaks, badges = home.achievements(session, member.id)
+            cheers = home.cheers_on(session, [*week, *sprint_wins])
             data = views.HomeData(
                 known=True,
                 sharing=not member.sharing_opt_out,
-                week=[views.HomeWin(w.title, w.url, w.points) for w in week],
+                week=[views.HomeWin(w.title, w.url, w.points, cheers.get(w.id, 0)) for w in week],
                 sprint_name=sprint.name if sprint else None,
-                sprint=[views.HomeWin(w.title, w.url, w.points) for w in sprint_wins],
+                sprint=[views.HomeWin(w.title, w.url, w.points, cheers.get(w.id, 0)) for w in sprint_wins],
                 streaks=streaks,
                 badges=badges,
             )

@@ -166,6 +166,7 @@ class HomeWin:
     title: str
     url: str | None = None
     points: float | None = None
+    cheers: int = 0  # reactions on the posts that celebrated it
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +240,8 @@ def _win_list(title: str, wins: Sequence[HomeWin], empty: str) -> list[dict[str,
         label = truncate_plain(win.title, 150)
         shown = link(win.url, label) if win.url else escape_mrkdwn(label)
         points = f" · {win.points:g} pts" if win.points else ""
-        lines.append(f"• {shown}{points}")
+        cheers = f" · {win.cheers} :raised_hands:" if win.cheers else ""
+        lines.append(f"• {shown}{points}{cheers}")
     if len(wins) > HOME_LIST_LIMIT:
         lines.append(f"…and {len(wins) - HOME_LIST_LIMIT} more")
     count = f" ({len(wins)})"

@@ -1,13 +1,15 @@
 """A digest row's way to Slack: claimed by one sender, then posted, failed, or released for a retry.
 
 ``claim_for_posting`` hands a row to one sender at a time (a conditional UPDATE on the attempt
-counter, which works the same on PostgreSQL and SQLite); ``record_posted`` stores the ts and the
-``slack_posts`` entry that lets reactions become cheers; ``release`` gives the row back after an
+counter, which works the same on PostgreSQL and SQLite); ``link_wins`` records the wins a row shows
+(``celebrated_wins``); ``record_posted`` stores the ts and the ``slack_posts`` entry through which a
+reaction on the post becomes a cheer on the row and its wins; ``release`` gives the row back after an
 attempt whose outcome is unknown or worth retrying; ``stranded`` finds rows whose sender died.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from service.db import Database
 from service.models.digests import DigestState, StoredDigest
-from service.models.slack import ChannelLink, SlackPost
+from service.models.slack import CelebratedWin, ChannelLink, SlackPost
 from service.models.teams import Team
 from service.models.upsert import insert_ignoring_conflicts
 
@@ -26,6 +28,7 @@ SETTLED_STATES = frozenset(
 )
 # The mapped class's table, typed as the Table it is.
 _SLACK_POSTS = cast(Table, SlackPost.__table__)
+_CELEBRATED_WINS = cast(Table, CelebratedWin.__table__)
 _ERROR_CHARS = 2000
 
 
@@ -95,9 +98,20 @@ def claim_for_posting(
         return Claimed(row, maybe_sent=previous_state == DigestState.POSTING)
 
 
+def link_wins(session: Session, digest_id: int, win_ids: Iterable[int]) -> None:
+    """Record the wins a stored row lists, so that a reaction on its post cheers each of them.
+
+    Call it when the row is stored (a live celebration does, in the same transaction); safe to repeat.
+    """
+    rows = [{"digest_id": digest_id, "win_id": win_id} for win_id in sorted(set(win_ids))]
+    if rows:
+        insert_ignoring_conflicts(session, _CELEBRATED_WINS, rows, ["digest_id", "win_id"])
+
+
 def record_posted(session: Session, digest: StoredDigest, channel_id: str, ts: str, *, now: datetime) -> None:
-    """Record where the message went, register the post so reactions on it become cheers, and clear
-    the channel's last error (it works again)."""
+    """Record where the message went, register the post so reactions on it become cheers (on the row
+    and on the wins linked to it, see ``link_wins``), and clear the channel's last error (it works
+    again)."""
     session.execute(
         update(StoredDigest)
         .where(StoredDigest.id == digest.id)
@@ -119,6 +133,8 @@ def record_posted(session: Session, digest: StoredDigest, channel_id: str, ts: s
             ],
             ["slack_team_id", "channel_id", "ts"],
         )
+        if digest.win_id is not None:  # a sprint-end celebration's win is one of the wins it shows
+            link_wins(session, digest.id, [digest.win_id])
         session.execute(
             update(ChannelLink)
             .where(ChannelLink.slack_team_id == digest.slack_team_id, ChannelLink.channel_id == channel_id)

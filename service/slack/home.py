@@ -1,7 +1,9 @@
-"""What a person's App Home shows: their recent wins, their team's current sprint, streaks and badges."""
+"""What a person's App Home shows: their recent wins and their cheers, their team's current sprint,
+streaks and badges."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session
 from service.domain.sprints import SprintState
 from service.domain.wins import WinKind, WinStatus
 from service.models import Sprint, Win
+from service.wins.cheers import cheer_counts
 
 # Streaks and badges are listed on their own, not among the wins that earned them.
 _ACHIEVEMENTS = [WinKind.STREAK.value, WinKind.BADGE.value]
@@ -62,3 +65,8 @@ def achievements(session: Session, member_id: int) -> tuple[list[str], list[str]
     for kind, title in rows:
         (streaks if kind == WinKind.STREAK.value else badges).append(title)
     return streaks, badges
+
+
+def cheers_on(session: Session, wins: Sequence[Win]) -> dict[int, int]:
+    """How many cheers each of these wins has; a win nobody cheered is absent."""
+    return cheer_counts(session, [win.id for win in wins])

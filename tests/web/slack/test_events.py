@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from service.models import Cheer, InboundEvent, Member, SlackPost, Sprint, Win
 from service.web.extensions import runtime_of
+from service.wins.cheers import record_cheer
 from tests.jobs.helpers import run_jobs
 from tests.web.slack.conftest import (
     CHANNEL,
@@ -187,6 +188,16 @@ def test_app_home_shows_my_week_sprint_streaks_and_the_sharing_toggle(
                 )
             )
 
+    with runtime_of(slack_app).database.transaction() as session:
+        # Two reactions on the post that celebrated the first win: App Home counts them beside it.
+        first = session.scalars(select(Win).where(Win.source_key == "K-0")).one()
+        session.add(
+            SlackPost(slack_team_id=WORKSPACE, channel_id=CHANNEL, ts="1700000000.000900", win_id=first.id)
+        )
+    with runtime_of(slack_app).database.transaction() as session:
+        for emoji in ("tada", "heart"):
+            record_cheer(session, WORKSPACE, CHANNEL, "1700000000.000900", USER, emoji, added=True)
+
     slack.event(home_opened("EvH1"))
     eventually(slack_app, lambda: slack.standin.published_views())
 
@@ -194,6 +205,7 @@ def test_app_home_shows_my_week_sprint_streaks_and_the_sharing_toggle(
     text = json.dumps(view["blocks"])
     assert "Fix &lt;!channel&gt; alerts &amp; pages" in text and "<!channel>" not in text
     assert "This week* (1)" in text
+    assert "2 :raised_hands:" in text and text.count(":raised_hands:") == 2  # this week and the sprint
     assert "Sprint 42* (2)" in text and "Old but in the sprint" in text
     assert "5-day streak" in text
     [toggle] = next(b for b in view["blocks"] if b.get("block_id") == "sharing")["elements"]
