@@ -9,6 +9,7 @@ escaped again only when rendered, by ``service.domain.mrkdwn``.
 from __future__ import annotations
 
 import difflib
+import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,13 +30,19 @@ MAX_CHALLENGE_LENGTH = 2000
 
 # Raw usage text (contains ``<…>`` placeholders); ``help_text``/``CommandError.mrkdwn`` escape it.
 SPRINTWINS_USAGE = (
-    "Usage:\n"
-    "• `/sprintwins connect <team>`: connect this channel to a team (Jira project or board)\n"
+    "Usage (_admins_: workspace admins only):\n"
+    "• `/sprintwins connect <team>`: connect this channel to a team (Jira project or board), _admins_\n"
     "• `/sprintwins digest <schedule>`: when to post digests, e.g. `daily 09:30`, `weekly fri 16:00`,"
-    " `sprint-end`, `off`\n"
-    "• `/sprintwins timezone <IANA zone>`: the team's time zone, e.g. `Europe/Berlin`\n"
-    "• `/sprintwins link @someone <Jira account id or email>`: match a Slack user to their Jira account\n"
-    "• `/sprintwins challenge <challenge>`: start a team challenge (`challenge me …` for one of your own)\n"
+    " `sprint-end`, `off`, _admins_\n"
+    "• `/sprintwins timezone <IANA zone>`: the team's time zone, e.g. `Europe/Berlin`, _admins_\n"
+    "• `/sprintwins link @you <your Jira email or account id>`: match yourself to your Jira account"
+    " (_admins_ may link anyone)\n"
+    "• `/sprintwins challenge <challenge>`: start a team challenge, _admins_ (`challenge me …` for one"
+    " of your own)\n"
+    "• `/sprintwins live off|milestones|all`: post celebrations here as they happen (`all` adds every"
+    " ticket and `/win`), _admins_\n"
+    "• `/sprintwins admin list`: who the admins are; `admin add @someone`, `admin remove @someone`,"
+    " _admins_\n"
     "• `/sprintwins help`: this help"
 )
 WIN_USAGE = (
@@ -44,7 +51,7 @@ WIN_USAGE = (
     "• `/win @someone <what they did>`: give kudos, e.g. `/win @alice untangled the flaky tests`"
 )
 
-_SUBCOMMANDS = ("connect", "digest", "timezone", "link", "challenge", "help")
+_SUBCOMMANDS = ("connect", "digest", "timezone", "link", "challenge", "live", "admin", "help")
 _MENTION_RE = re.compile(r"<@(?P<id>[UW][A-Z0-9]{2,20})(?:\|[^<>]*)?>")
 # A mention at the current position, plus a separator ("," "and" "&" "+") only if another mention follows.
 _LEADING_MENTION_RE = re.compile(
@@ -111,8 +118,44 @@ class ChallengeCommand:
     spec: str
 
 
+class LiveMode(enum.StrEnum):
+    """Which wins a channel hears of as they happen (``ChannelLink.live``)."""
+
+    OFF = "off"
+    MILESTONES = "milestones"  # milestones, sprint starts, kudos
+    ALL = "all"  # and every ticket and ``/win``
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCommand:
+    """``/sprintwins live off|milestones|all``."""
+
+    mode: LiveMode
+
+
+class AdminAction(enum.StrEnum):
+    LIST = "list"
+    ADD = "add"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True, slots=True)
+class AdminCommand:
+    """``/sprintwins admin list|add @user|remove @user``: ``slack_user_id`` is set for add and remove."""
+
+    action: AdminAction
+    slack_user_id: str | None = None
+
+
 SprintWinsCommand = (
-    HelpCommand | ConnectCommand | DigestCommand | TimezoneCommand | LinkCommand | ChallengeCommand
+    HelpCommand
+    | ConnectCommand
+    | DigestCommand
+    | TimezoneCommand
+    | LinkCommand
+    | ChallengeCommand
+    | LiveCommand
+    | AdminCommand
 )
 
 
@@ -176,6 +219,10 @@ def parse_sprintwins(text: str) -> SprintWinsCommand:
                 f"A challenge can be at most {MAX_CHALLENGE_LENGTH} characters.", SPRINTWINS_USAGE
             )
         return ChallengeCommand(spec=rest)
+    if head == "live":
+        return LiveCommand(mode=_parse_live_mode(rest))
+    if head in {"admin", "admins"}:
+        return _parse_admin(rest)
     suggestion = difflib.get_close_matches(head, _SUBCOMMANDS, n=1)
     hint = f" Did you mean `{suggestion[0]}`?" if suggestion else ""
     raise CommandError(f"I don't know `{truncate_plain(head, 40)}`.{hint}", SPRINTWINS_USAGE)
@@ -251,6 +298,77 @@ def _parse_timezone(name: str) -> str:
         "Use an IANA name such as `Europe/Berlin` or `America/New_York`.",
         SPRINTWINS_USAGE,
     )
+
+
+def live_confirmation(mode: LiveMode) -> str:
+    """The answer to ``/sprintwins live``, as mrkdwn."""
+    if mode is LiveMode.OFF:
+        return "Live celebrations are off for this channel: wins show up in the digests only."
+    what = (
+        "milestones, sprint starts and kudos"
+        if mode is LiveMode.MILESTONES
+        else "every ticket, `/win`, milestone, sprint start and kudos"
+    )
+    return (
+        f"From now on this channel celebrates {what} as they happen (what happens within a minute "
+        "comes as one message). React to a celebration to cheer the wins in it."
+    )
+
+
+def _parse_live_mode(rest: str) -> LiveMode:
+    word = readable(rest).strip().lower()
+    try:
+        return LiveMode(word)
+    except ValueError:
+        shown = f"`{truncate_plain(word, 40)}` is not a live setting. " if word else ""
+        raise CommandError(
+            f"{shown}Choose one: `/sprintwins live off`, `/sprintwins live milestones` or "
+            "`/sprintwins live all`.",
+            SPRINTWINS_USAGE,
+        ) from None
+
+
+def _parse_admin(rest: str) -> AdminCommand:
+    parts = rest.split()
+    verb = parts[0].lower() if parts else "list"
+    if verb == "list" and len(parts) <= 1:
+        return AdminCommand(AdminAction.LIST)
+    if verb in {"add", "remove", "rm"}:
+        action = AdminAction.ADD if verb == "add" else AdminAction.REMOVE
+        mention_match = _MENTION_RE.fullmatch(parts[1]) if len(parts) == 2 else None
+        if mention_match is not None:
+            return AdminCommand(action, mention_match.group("id"))
+        raise CommandError(
+            f"Mention one person with @, e.g. `/sprintwins admin {action.value} @alice`.", SPRINTWINS_USAGE
+        )
+    raise CommandError(
+        "Choose one: `/sprintwins admin list`, `/sprintwins admin add @someone` or "
+        "`/sprintwins admin remove @someone`.",
+        SPRINTWINS_USAGE,
+    )
+
+
+def admin_only_action(command: SprintWinsCommand, user_id: str) -> str | None:
+    """What ``command`` does, as raw text ending "Only workspace admins can …", if only they may.
+
+    A channel's settings are everyone's in it, so only admins change them. People link themselves
+    (``service.teams.members`` checks the email); linking someone else moves their identity and wins.
+    """
+    if isinstance(command, ConnectCommand):
+        return "connect a channel"
+    if isinstance(command, DigestCommand):
+        return "change a channel's digest schedule"
+    if isinstance(command, TimezoneCommand):
+        return "change a channel's time zone"
+    if isinstance(command, LiveCommand):
+        return "turn live celebrations on or off"
+    if isinstance(command, ChallengeCommand) and not challenge_text(command.spec)[0]:
+        return "start a team challenge"
+    if isinstance(command, LinkCommand) and command.slack_user_id != user_id:
+        return "link someone else's Jira account"
+    if isinstance(command, AdminCommand) and command.action is not AdminAction.LIST:
+        return "add or remove admins"
+    return None
 
 
 def _parse_link(rest: str) -> LinkCommand:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-from service.domain.mrkdwn import escape_mrkdwn, is_slack_user_id, link, mention
+from service.domain.mrkdwn import escape_mrkdwn, is_slack_user_id, link, mention, truncate_plain
 
 BUSY = "I couldn't take that just now. Please try again in a minute."
 CHANNEL_NOT_LINKED = "This channel isn't connected to a team yet: run `/sprintwins connect <team>` first."
@@ -21,6 +21,20 @@ SPRINT_NOT_FOUND = "I couldn't find that sprint any more, so there was nothing t
 SPRINT_OF_ANOTHER_TEAM = (
     "This channel isn't connected to that sprint's team, so its goal can't be confirmed here."
 )
+# Raw: ``service.teams.members`` raises it; the command answers with :func:`not_your_jira_account`.
+NOT_YOUR_JIRA_ACCOUNT = (
+    "You can link yourself only to a Jira account with the same email as your Slack profile, "
+    "and I couldn't match this one."
+)
+ADMIN_NOT_IN_SLACK = (
+    "Slack couldn't tell me who that is, so I didn't make them an admin. Try again in a minute."
+)
+BOT_CANNOT_BE_ADMIN = "Apps and bots can't be Sprint Wins admins: name a person."
+ROLE_UNCHECKED = (
+    "Only workspace admins can do that, and Slack couldn't tell me just now whether you are one. "
+    "Please try again in a minute."
+)
+MAX_ADMINS_NAMED = 3  # a refusal names a few people to ask, not the whole list
 
 
 # -- errors (raw text) ---------------------------------------------------------------------------------------
@@ -80,6 +94,72 @@ def member_linked(slack_user_id: str, jira_ref: str, merged_wins: int) -> str:
     return (
         f":link: {mention(slack_user_id)} is now linked to Jira account `{escape_mrkdwn(jira_ref)}`.{merged}"
     )
+
+
+# -- who may do what -----------------------------------------------------------------------------------------
+
+
+def admins_only(action: str, admin_names: Sequence[str]) -> str:
+    """Refuse an admin-only ``action`` (``commands.admin_only_action``), saying whom to ask."""
+    return f"Only workspace admins can {escape_mrkdwn(action)}: {_whom_to_ask(admin_names)}"
+
+
+def not_your_jira_account(admin_names: Sequence[str]) -> str:
+    """Refuse linking yourself to a Jira account whose email is not yours."""
+    return (
+        f"{escape_mrkdwn(NOT_YOUR_JIRA_ACCOUNT)} Check the email in your Slack profile, or to be linked "
+        f"anyway {_whom_to_ask(admin_names)}"
+    )
+
+
+def _whom_to_ask(admin_names: Sequence[str]) -> str:
+    """Whom to ask, e.g. "ask @Ann or @Ben (admins), or a Slack admin or owner."; a few names, escaped."""
+    shown = [
+        "@" + escape_mrkdwn(truncate_plain(" ".join(name.split()), 40))
+        for name in admin_names[:MAX_ADMINS_NAMED]
+    ]
+    if not shown:
+        return "ask a Slack admin or owner of this workspace."
+    more = len(admin_names) - len(shown)
+    if more:
+        listed = f"{', '.join(shown)} or one of {more} more"
+    elif len(shown) == 1:
+        listed = shown[0]
+    else:
+        listed = f"{', '.join(shown[:-1])} or {shown[-1]}"
+    return f"ask {listed} ({'an admin' if len(admin_names) == 1 else 'admins'}), or a Slack admin or owner."
+
+
+def admin_added(user_id: str, *, already: bool, slack_admin: bool) -> str:
+    if already:
+        return f"{mention(user_id)} is already a Sprint Wins admin here."
+    through_slack = (
+        " (they already were one as a Slack admin or owner; now they stay one if that changes)"
+        if slack_admin
+        else ""
+    )
+    return (
+        f":key: {mention(user_id)} is now a Sprint Wins admin in this workspace{through_slack}: they can "
+        "connect channels, change digests, time zones and live celebrations, and link people."
+    )
+
+
+def admin_removed(user_id: str, *, was_named: bool, slack_admin: bool) -> str:
+    still = " They stay an admin as a Slack admin or owner." if slack_admin else ""
+    if not was_named:
+        return f"{mention(user_id)} wasn't a named Sprint Wins admin, so nothing changed.{still}"
+    return f"{mention(user_id)} is no longer a named Sprint Wins admin.{still}"
+
+
+def admins_listed(user_ids: Sequence[str]) -> str:
+    """``/sprintwins admin list``: the named admins; Slack's admins and owners need no naming."""
+    slack_admins = "Slack's admins and owners of this workspace are admins too."
+    if not user_ids:
+        return (
+            f"No one is named a Sprint Wins admin yet. {slack_admins} "
+            "Any of them can name more with `/sprintwins admin add @someone`."
+        )
+    return f":key: Sprint Wins admins here: {', '.join(mention(u) for u in user_ids)}. {slack_admins}"
 
 
 # -- /win and "Celebrate as a win" ---------------------------------------------------------------------------

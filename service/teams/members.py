@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, cast
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import CompoundSelect, Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from service.domain.replies import no_jira_person_with_email
+from service.domain.replies import NOT_YOUR_JIRA_ACCOUNT, no_jira_person_with_email
 from service.models import Member, Ticket, Win, utcnow
 from service.models.upsert import insert_ignoring_conflicts
 
@@ -22,6 +22,13 @@ _MEMBERS = cast(Table, Member.__table__)  # typed as any FromClause; the bulk in
 
 class LinkError(ValueError):
     """Something a person asked for that cannot be done; the message is raw text for them."""
+
+
+class NotYourJiraAccount(LinkError):
+    """Someone linking themselves named a Jira account whose email is not theirs (or is unknown)."""
+
+    def __init__(self) -> None:
+        super().__init__(NOT_YOUR_JIRA_ACCOUNT)
 
 
 class SlackPerson(Protocol):
@@ -91,13 +98,21 @@ def link_member(
     *,
     jira_account_id: str | None = None,
     email: str | None = None,
+    must_match_email: str | None = None,
 ) -> Linked:
     """Match a Slack user to a Jira person (``/sprintwins link``).
 
     A Slack-only member made earlier (by ``/win``) is merged in: its wins move to the Jira person.
+    With ``must_match_email`` (someone linking themselves, their Slack email) the Jira person must be
+    one the pipeline saw with that email, or NotYourJiraAccount is raised and nothing changes.
     """
+    wanted = must_match_email.strip().lower() if must_match_email is not None else None
+    if wanted is not None and (not wanted or (email is not None and email.strip().lower() != wanted)):
+        raise NotYourJiraAccount()
     if jira_account_id:
         target = session.scalars(select(Member).where(Member.jira_account_id == jira_account_id)).first()
+        if wanted is not None and (target is None or (target.email or "").strip().lower() != wanted):
+            raise NotYourJiraAccount()
         if target is None:
             target = Member(
                 jira_account_id=jira_account_id,
@@ -162,16 +177,30 @@ def members_to_match_by_email(
     """
     query = select(Member.id, Member.email).where(Member.email.is_not(None), Member.slack_user_id.is_(None))
     if team_id is not None:
-        seen = (
-            select(Win.member_id)
-            .where(Win.team_id == team_id, Win.member_id.is_not(None))
-            .union(
-                select(Ticket.assignee_id).where(Ticket.team_id == team_id, Ticket.assignee_id.is_not(None))
-            )
-        )
-        query = query.where(Member.id.in_(seen))
+        query = query.where(Member.id.in_(_seen_in_team(team_id)))
     rows = session.execute(query.order_by(Member.id).limit(limit))
     return [(member_id, email) for member_id, email in rows if email]
+
+
+def _seen_in_team(team_id: int) -> CompoundSelect[int | None]:
+    """The ids of people credited with a team's wins or assigned its tickets."""
+    return (
+        select(Win.member_id)
+        .where(Win.team_id == team_id, Win.member_id.is_not(None))
+        .union(select(Ticket.assignee_id).where(Ticket.team_id == team_id, Ticket.assignee_id.is_not(None)))
+    )
+
+
+def list_members(session: Session, team_id: int | None = None) -> list[Member]:
+    """Every member by id, or, with ``team_id``, the people seen in that team."""
+    query = select(Member).order_by(Member.id)
+    if team_id is not None:
+        query = query.where(Member.id.in_(_seen_in_team(team_id)))
+    return list(session.scalars(query))
+
+
+def member_id_for_jira(session: Session, jira_account_id: str) -> int | None:
+    return session.scalar(select(Member.id).where(Member.jira_account_id == jira_account_id))
 
 
 def attach_slack_identity(session: Session, member_id: int, slack_team_id: str, user_id: str) -> bool:

@@ -185,8 +185,14 @@ class SlackStandIn(LocalHTTPServer):
         name: str | None = None,
         real_name: str | None = None,
         is_bot: bool = False,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        is_primary_owner: bool = False,
     ) -> None:
-        """Register a user for `users.info` and, when `email` is given, `users.lookupByEmail`."""
+        """Register a user for `users.info` and, when `email` is given, `users.lookupByEmail`.
+
+        The role flags are Slack's: a primary owner is also an owner and an admin, as Slack reports.
+        """
         with self._lock:
             self.users[user_id] = {
                 "name": name or user_id.lower(),
@@ -194,6 +200,9 @@ class SlackStandIn(LocalHTTPServer):
                 "tz": tz,
                 "email": email,
                 "is_bot": is_bot,
+                "is_admin": is_admin or is_owner or is_primary_owner,
+                "is_owner": is_owner or is_primary_owner,
+                "is_primary_owner": is_primary_owner,
             }
             if email:
                 self.users_by_email[email] = user_id
@@ -440,6 +449,9 @@ class SlackStandIn(LocalHTTPServer):
             "real_name": details.get("real_name", user_id),
             "deleted": False,
             "is_bot": bool(details.get("is_bot", False)),
+            "is_admin": bool(details.get("is_admin", False)),
+            "is_owner": bool(details.get("is_owner", False)),
+            "is_primary_owner": bool(details.get("is_primary_owner", False)),
             "tz": tz,
             "tz_label": tz,
             "tz_offset": int(offset.total_seconds()) if offset is not None else 0,

@@ -130,7 +130,14 @@ def team(app: Flask, slug: str = "payments") -> Team:
 @pytest.fixture
 def slack_standin() -> Iterator[SlackStandIn]:
     with SlackStandIn(rate_per_channel_per_s=None) as standin:
-        standin.add_user(USER, email="owner@example.com", tz="Europe/Berlin", real_name="Primary Owner")
+        # The corpus user is the workspace's primary owner, so the admin-only commands are theirs.
+        standin.add_user(
+            USER,
+            email="owner@example.com",
+            tz="Europe/Berlin",
+            real_name="Primary Owner",
+            is_primary_owner=True,
+        )
         yield standin
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import select
 
-from service.models.slack import slack_bots, slack_installations
+from service.models.slack import CachedSlackRole, slack_bots, slack_installations
+from service.slack.roles import remember_slack_role
 from service.web.extensions import runtime_of
 from service.web.slack.bolt_app import BOT_SCOPES
 from tests.standins.slack_api import SlackStandIn
@@ -107,13 +109,25 @@ def installed(oauth_app: Flask, slack_standin: SlackStandIn) -> SlackSender:
     return SlackSender(oauth_app.test_client(), slack_standin)
 
 
-def test_app_uninstalled_removes_every_token(oauth_app: Flask, slack_standin: SlackStandIn) -> None:
+def test_app_uninstalled_removes_every_token_and_the_cached_roles(
+    oauth_app: Flask, slack_standin: SlackStandIn
+) -> None:
     slack = installed(oauth_app, slack_standin)
+    with runtime_of(oauth_app).database.transaction() as session:
+        remember_slack_role(
+            session, ACME, None, "U0ACMEADMIN", is_admin=True, is_owner=False, now=datetime.now(UTC)
+        )
+    assert stored(oauth_app, CachedSlackRole.__table__)
 
     assert slack.event(acme_event({"type": "app_uninstalled", "event_ts": "1.2"}, "EvU1")).status_code == 200
 
     eventually(
-        oauth_app, lambda: not stored(oauth_app, slack_installations) and not stored(oauth_app, slack_bots)
+        oauth_app,
+        lambda: (
+            not stored(oauth_app, slack_installations)
+            and not stored(oauth_app, slack_bots)
+            and not stored(oauth_app, CachedSlackRole.__table__)
+        ),
     )
 
 
