@@ -7,30 +7,26 @@ Each function works in the caller's transaction and raises ``AdminError`` (or th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, and_, delete, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import ColumnElement
 
 from service.domain.calendar import TeamCalendar
 from service.domain.challenges import TEAM_OWNER, Challenge, parse_challenge_spec
 from service.domain.team_rules import TeamRules, TeamRulesError
-from service.domain.wins import WinKind, WinSource
-from service.models import Member, Team, Ticket, Win
-from service.models.base import Base
+from service.models import Member, Team, Win
 from service.models.progress import (
     OWNER_MEMBER,
     OWNER_TEAM,
     ChallengeRow,
     StreakFreezeDay,
-    StreakStat,
     TeamHoliday,
 )
-from service.models.slack import Cheer
+from service.privacy import export as privacy_export
+from service.privacy import forget as privacy_forget
 from service.progress.recompute import recompute_team
 from service.progress.save import ProgressChanges
 from service.teams import registry as teams
@@ -48,11 +44,6 @@ LIST_KEYS = frozenset(
         "streak_thresholds",
     }
 )
-# Engine wins that belong to one person and mean nothing without them.
-PERSONAL_ENGINE_KINDS = (WinKind.STREAK.value, WinKind.BADGE.value, WinKind.CHALLENGE.value)
-# Keys of a win's details that identify the person the win is about.
-PERSONAL_DETAIL_KEYS = ("slack_user_id", "assignee", "email", "display_name")
-FORGOTTEN_GIVER: dict[str, Any] = {"member_id": None, "slack_user_id": None, "name": None, "forgotten": True}
 
 
 class AdminError(ValueError):
@@ -239,135 +230,18 @@ def add_holiday(session: Session, slug: str, day: date, name: str = "", today: d
     recompute_team(session, team.id, today)
 
 
-# -- a person's data -------------------------------------------------------------------------------------
+# -- a person's data (service.privacy) -------------------------------------------------------------------
 
 
 def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _plain(values: Mapping[Any, Any]) -> dict[str, Any]:
-    plain: dict[str, Any] = json.loads(json.dumps(dict(values), default=_iso))
-    return plain
-
-
-def _kudos_given_by(member_id: int) -> ColumnElement[bool]:
-    return and_(
-        Win.kind == WinKind.KUDOS.value, Win.details[("kudos_from", "member_id")].as_integer() == member_id
-    )
-
-
 def export_member(session: Session, member_id: int) -> dict[str, Any]:
-    """Everything stored about a person, as JSON-ready values."""
-    member = _member(session, member_id)
-    win_columns = [c for c in Win.__table__.c]
-    wins = [
-        _plain(r._mapping) for r in session.execute(select(*win_columns).where(Win.member_id == member_id))
-    ]
-    given = [
-        _plain(r._mapping)
-        for r in session.execute(select(*win_columns).where(_kudos_given_by(member_id)).order_by(Win.id))
-    ]
-    cheers: list[dict[str, Any]] = []
-    if member.slack_user_id:
-        cheers = [
-            _plain(r._mapping)
-            for r in session.execute(
-                select(*Cheer.__table__.c)
-                .where(Cheer.slack_team_id == member.slack_team_id, Cheer.user_id == member.slack_user_id)
-                .order_by(Cheer.id)
-            )
-        ]
-
-    def rows(model: type[Base], *where: ColumnElement[bool]) -> list[dict[str, Any]]:
-        return [_plain(r._mapping) for r in session.execute(select(*model.__table__.c).where(*where))]
-
-    return {
-        "member": _plain({c.name: getattr(member, c.name) for c in Member.__table__.c}),
-        "wins": sorted(wins, key=lambda w: w["id"]),
-        "kudos_given": given,
-        "cheers_given": cheers,
-        "streaks": rows(StreakStat, StreakStat.member_id == member_id),
-        "streak_freezes": rows(StreakFreezeDay, StreakFreezeDay.member_id == member_id),
-        "challenges": rows(
-            ChallengeRow, (ChallengeRow.member_id == member_id) | (ChallengeRow.created_by == member_id)
-        ),
-        "assigned_tickets": sorted(
-            session.scalars(select(Ticket.issue_key).where(Ticket.assignee_id == member_id))
-        ),
-    }
+    """Everything stored about a person, as JSON-ready values (``service.privacy.export``)."""
+    return privacy_export.export_member(session, _member(session, member_id))
 
 
 def forget_member(session: Session, member_id: int, today: date | None = None) -> dict[str, int]:
-    """Erase a person and everything personal, keeping every team's totals.
-
-    * Their ticket, manual and kudos wins (and team milestones they triggered) stay, without a
-      member and without personal details: teams keep counting them, anonymously.
-    * Their own streak, badge and personal challenge wins are deleted: they celebrate the person.
-    * Kudos they gave keep counting for whoever received them; who gave them is erased.
-    * Cheers they left stay counted under an anonymous id; their streak stats, freezes and
-      personal challenges go (the database cascades them with the member row).
-    Affected teams are recomputed, so team streaks and milestones stay exact.
-    """
-    member = _member(session, member_id)
-    team_ids = set(session.scalars(select(Win.team_id).where(Win.member_id == member_id).distinct()))
-    deleted = cast(
-        CursorResult[Any],
-        session.execute(
-            delete(Win).where(
-                Win.member_id == member_id,
-                Win.source == WinSource.ENGINE.value,
-                Win.kind.in_(PERSONAL_ENGINE_KINDS),
-            )
-        ),
-    ).rowcount
-    kept = session.execute(select(Win.id, Win.details).where(Win.member_id == member_id)).all()
-    if kept:
-        session.execute(
-            update(Win),
-            [
-                {"id": win_id, "member_id": None, "details": _scrubbed(details or {})}
-                for win_id, details in kept
-            ],
-        )
-    given = session.execute(select(Win.id, Win.details, Win.team_id).where(_kudos_given_by(member_id))).all()
-    if given:
-        session.execute(
-            update(Win),
-            [
-                {"id": win_id, "details": {**(details or {}), "kudos_from": FORGOTTEN_GIVER}}
-                for win_id, details, _ in given
-            ],
-        )
-        team_ids.update(team_id for _, _, team_id in given)
-    cheers = 0
-    if member.slack_user_id:
-        cheer_ids = list(
-            session.scalars(
-                select(Cheer.id).where(
-                    Cheer.slack_team_id == member.slack_team_id, Cheer.user_id == member.slack_user_id
-                )
-            )
-        )
-        if cheer_ids:
-            # Unique per row, so two forgotten people's identical reactions never collide.
-            session.execute(update(Cheer), [{"id": i, "user_id": f"forgotten:{i}"[:32]} for i in cheer_ids])
-        cheers = len(cheer_ids)
-    for model in (StreakStat, StreakFreezeDay):
-        session.execute(delete(model).where(model.member_id == member_id))
-    session.execute(delete(ChallengeRow).where(ChallengeRow.member_id == member_id))
-    session.execute(update(Ticket).where(Ticket.assignee_id == member_id).values(assignee_id=None))
-    session.delete(member)
-    session.flush()
-    for team_id in sorted(team_ids):
-        recompute_team(session, team_id, today)
-    return {
-        "deleted_wins": deleted or 0,
-        "anonymised_wins": len(kept),
-        "scrubbed_kudos": len(given),
-        "anonymised_cheers": cheers,
-    }
-
-
-def _scrubbed(details: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in details.items() if k not in PERSONAL_DETAIL_KEYS}
+    """Erase a person everywhere, keeping every team's totals (``service.privacy.forget``)."""
+    return privacy_forget.forget_member(session, _member(session, member_id), today)

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from service.domain.json_depth import nests_deeper_than
-from service.domain.wins import WinKind, WinStatus
+from service.domain.wins import WinKind, WinStatus, WinVisibility
 from service.models import Member, Sprint, Ticket, Win, sprint_tickets
 
 MAX_LIMIT = 500
@@ -81,9 +82,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise QueryError("cursor is not one this API returned") from None
 
 
+def shared_with_team() -> ColumnElement[bool]:
+    """Wins the team may see: every reader of a team's wins adds it. "Only me" wins are their owner's
+    alone (docs/privacy.md): never listed, counted by name or exported for the team."""
+    return Win.visibility != WinVisibility.PRIVATE.value
+
+
 def team_wins(session: Session, team_id: int, f: WinFilter) -> tuple[list[Win], str | None]:
     """Newest first, keyset-paginated on (occurred_at, id) so pages never skip or repeat."""
-    query = select(Win).where(Win.team_id == team_id)
+    query = select(Win).where(Win.team_id == team_id, shared_with_team())
     if f.since:
         query = query.where(Win.occurred_at >= f.since)
     if f.until:
@@ -103,12 +110,16 @@ def team_wins(session: Session, team_id: int, f: WinFilter) -> tuple[list[Win], 
 
 
 def _member_ids(ref: str):  # type: ignore[no-untyped-def]
-    """A member is named by our id, their Jira account id, or their Slack user id."""
+    """A member is named by our id, their Jira account id, or their Slack user id.
+
+    Only people who agreed to be named can be picked out: an opted-out person's wins stay in the
+    team's list, anonymous, and no filter tells which ones are theirs.
+    """
     conditions = [Member.jira_account_id == ref, Member.slack_user_id == ref]
     # ASCII digits only: "²" and "٣" are digits to str.isdigit() but not numbers to int().
     if ref.isascii() and ref.isdigit() and int(ref) <= MAX_INT32:
         conditions.append(Member.id == int(ref))
-    return select(Member.id).where(or_(*conditions))
+    return select(Member.id).where(or_(*conditions), Member.sharing_opt_out.is_(False))
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,9 @@ def team_sprints(session: Session, team_id: int) -> list[SprintSummary]:
             func.coalesce(func.sum(Ticket.points).filter(Ticket.done.is_(True)), 0.0).label("points_done"),
         )
         .join(Ticket, Ticket.id == sprint_tickets.c.ticket_id)
+        # The team's sprints only: Postgres cannot push the outer join's team condition into the
+        # grouped subquery, and would total every sprint of every team (seconds over a million tickets).
+        .where(sprint_tickets.c.sprint_id.in_(select(Sprint.id).where(Sprint.team_id == team_id)))
         .group_by(sprint_tickets.c.sprint_id)
         .subquery()
     )
