@@ -1,0 +1,12 @@
+"""The dashboard: server-rendered pages over the dashboard's read models, and the wins export."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from service.web.dashboard import export, pages
+
+    app.register_blueprint(pages.bp)  # /, /teams/<slug> and its fragments, /assets/*
+    app.register_blueprint(export.bp)  # GET /api/v1/teams/<slug>/export
