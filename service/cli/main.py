@@ -66,8 +66,8 @@ class TerminalSafe(io.TextIOBase):
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option(
     "--workers", type=int, default=None, help="gunicorn worker processes [default: 2 x cores; 1 embedded]"
 )
@@ -89,7 +89,9 @@ def serve(host: str, port: int, workers: int | None, threads: int) -> None:
         # and for latency at a fixed rate (docs/benchmarks.md).
         workers = 1 if settings.in_process_jobs else 2 * (os.cpu_count() or 1)
     click.echo(f"Sprint Wins on http://{host}:{port}  ({_mode(settings)})", err=True)
-    run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+    run_gunicorn(
+        host=host, port=port, workers=workers, threads=threads, max_body_bytes=settings.max_body_bytes
+    )
 
 
 def _mode(settings: Settings) -> str:
@@ -135,7 +137,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="heads", show_default=True)
+@click.option("--revision", default="heads", show_default=True, help="Alembic revision to upgrade to.")
 def db_upgrade(revision: str) -> None:
     """Apply migrations (SQLite or PostgreSQL)."""
     _upgrade(settings_or_exit(), revision=revision)
@@ -173,8 +175,9 @@ def team() -> None:
 
 
 @team.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of one line per team.")
 def team_list(as_json: bool) -> None:
+    """List the teams: slug, name, Jira projects, time zone and Slack channel."""
     from service.teams import registry as teams
 
     with transaction() as session:
@@ -205,9 +208,10 @@ def _team_command(action: Callable[[Session], object]) -> None:
 
 @team.command("create")
 @click.argument("slug")
-@click.option("--name")
-@click.option("--timezone", default="UTC", show_default=True)
+@click.option("--name", help="What people call the team [default: the slug].")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone, e.g. Europe/Berlin.")
 def team_create(slug: str, name: str | None, timezone: str) -> None:
+    """Create a team of your own; SLUG is its short name in commands and URLs (e.g. web)."""
     from service.teams import registry as teams
 
     _team_command(lambda s: f"created team {teams.create_team(s, slug, name, timezone).slug}")
@@ -217,6 +221,7 @@ def team_create(slug: str, name: str | None, timezone: str) -> None:
 @click.argument("slug")
 @click.argument("name")
 def team_rename(slug: str, name: str) -> None:
+    """Give the team SLUG a new display NAME (its slug stays)."""
     from service.teams import registry as teams
 
     _team_command(lambda s: f"{slug} is now called {teams.rename_team(s, slug, name).name!r}")
@@ -239,8 +244,9 @@ def team_attach(slug: str, key: str, board: bool) -> None:
 @team.command("detach")
 @click.argument("slug")
 @click.argument("key")
-@click.option("--board", is_flag=True)
+@click.option("--board", is_flag=True, help="KEY is a Jira board id rather than a project key.")
 def team_detach(slug: str, key: str, board: bool) -> None:
+    """Stop claiming a Jira project (or board) for a team; wins already recorded stay."""
     from service.teams import registry as teams
 
     kind = "board" if board else "project"
@@ -263,6 +269,7 @@ def team_channel(slug: str, channel_id: str | None) -> None:
 @click.argument("slug")
 @click.argument("tz")
 def team_timezone(slug: str, tz: str) -> None:
+    """Set the team's time zone (IANA name, e.g. Europe/Berlin): its days, streaks and digests follow it."""
     from service.teams import registry as teams
 
     _team_command(lambda s: f"{slug} time zone: {teams.set_timezone(s, slug, tz).timezone}")
@@ -304,7 +311,7 @@ def inbox_group() -> None:
 
 
 @inbox_group.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inbox_status(as_json: bool) -> None:
     """Counts by state, and the age of the oldest unprocessed delivery."""
     from service.intake import inbox
@@ -338,10 +345,15 @@ def inbox_sweep() -> None:
 
 
 @main.command()
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=int, help="Port for the demo's server.")
 @click.option("--exit", "exit_after", is_flag=True, help="Stop the server once the demo has played.")
 def demo(port: int, exit_after: bool) -> None:
-    """Start the service on the embedded default and play real Jira payloads through it."""
+    """Start the service and play a team's last four weeks through it: signed Jira webhooks, kudos
+    and cheers; then print its streaks, badges, milestones, challenges and this week's digest.
+
+    Needs no Postgres, Redis or Slack (SQLite and in-process jobs unless SPRINTWINS_* says otherwise).
+    Uses SPRINTWINS_JIRA_WEBHOOK_SECRET when set, else makes one up, and prints it.
+    """
     from service.cli.demo import run_demo
 
     run_demo(port=port, exit_after=exit_after, echo=click.echo)
@@ -359,6 +371,16 @@ def _register_command_groups() -> None:
     from service.cli.digest import digest
 
     main.add_command(digest)
+    from service.cli.inbox import inbox_failed, inbox_retry
+
+    inbox_group.add_command(inbox_failed)
+    inbox_group.add_command(inbox_retry)
+    from service.cli.settings_doc import settings_group
+
+    main.add_command(settings_group)
+    from service.cli.inbox_prune import inbox_prune
+
+    inbox_group.add_command(inbox_prune)
 
 
 _register_command_groups()

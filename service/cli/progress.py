@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy.orm import Session
@@ -15,6 +15,9 @@ from service.cli.common import transaction
 from service.domain.team_rules import TeamRulesError
 from service.progress import admin as progress_admin
 from service.teams import registry as teams
+
+if TYPE_CHECKING:
+    from service.models import Member
 
 
 def _run(action: Callable[[Session], Any]) -> Any:
@@ -159,8 +162,9 @@ def challenge_add(team: str, spec: str, member_id: int | None, today: str | None
 
 @challenge.command("list")
 @click.argument("team")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def challenge_list(team: str, as_json: bool) -> None:
+    """List TEAM's challenges: whose, their window, and progress or when they were done."""
     rows = _run(lambda s: progress_admin.list_challenges(s, team))
     if as_json:
         click.echo(json.dumps({"challenges": rows}, indent=2))
@@ -178,7 +182,47 @@ def challenge_list(team: str, as_json: bool) -> None:
 
 @click.group()
 def member() -> None:
-    """A person's data: export it, erase it, protect a day of their streak."""
+    """People: list them, export or erase a person's data, protect a day of their streak."""
+
+
+@member.command("list")
+@click.option("--team", "team_slug", help="Only the people seen in this team (its wins or tickets).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def member_list(team_slug: str | None, as_json: bool) -> None:
+    """List people with their ids (for the other member commands), names and identities."""
+    from service.teams.members import list_members
+
+    def listed(session: Session) -> list[dict[str, Any]]:
+        team_id = None if team_slug is None else teams.get_team(session, team_slug).id
+        return [_member_row(m) for m in list_members(session, team_id)]
+
+    rows = _run(listed)
+    if as_json:
+        click.echo(json.dumps({"members": rows}, indent=2))
+        return
+    if not rows:
+        click.echo("No people yet: they appear with their first Jira event or Slack win.")
+    for row in rows:
+        shared = "" if row["sharing"] else "  (not named in posts: sharing is off)"
+        click.echo(f"{row['id']:>5}  {row['name']}{shared}")
+        if row["jira_account_id"]:
+            click.echo(f"         jira   {row['jira_account_id']}")
+        if row["slack_user_id"]:
+            click.echo(f"         slack  {row['slack_user_id']} in workspace {row['slack_team_id']}")
+        if row["email"]:
+            click.echo(f"         email  {row['email']}")
+
+
+def _member_row(member: Member) -> dict[str, Any]:
+    return {
+        "id": member.id,
+        "name": member.display_name,
+        "jira_account_id": member.jira_account_id,
+        "slack_team_id": member.slack_team_id,
+        "slack_user_id": member.slack_user_id,
+        "email": member.email,
+        "sharing": not member.sharing_opt_out,
+    }
 
 
 @member.command("export")
@@ -196,7 +240,9 @@ def member_forget(member_id: int, yes: bool, today: str | None) -> None:
     """Erase a person; their wins stay in team totals, anonymously.
 
     Their streaks, badges, freezes and personal challenges are deleted; their ticket, manual and
-    kudos wins lose their name and personal details but keep counting for the team.
+    kudos wins lose their name and personal details but keep counting for the team. Their name,
+    email and ids are then scrubbed from every other table: titles, digests, webhook bodies
+    (docs/privacy.md).
     """
     if not yes:
         click.confirm(f"Erase member {member_id} and everything personal about them?", abort=True)
@@ -205,7 +251,9 @@ def member_forget(member_id: int, yes: bool, today: str | None) -> None:
         f"member {member_id} forgotten: {report['anonymised_wins']} wins kept anonymously, "
         f"{report['deleted_wins']} personal streak/badge/challenge wins deleted, "
         f"{report['scrubbed_kudos']} kudos given made anonymous, "
-        f"{report['anonymised_cheers']} cheers anonymised"
+        f"{report['anonymised_cheers']} cheers anonymised; "
+        f"{report['scrubbed_rows']} other rows scrubbed of their name and ids "
+        f"({report['inbox_rows']} of them webhook deliveries)"
     )
 
 

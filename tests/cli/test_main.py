@@ -119,7 +119,10 @@ def test_events_replay_with_a_wrong_secret_fails(live_server: tuple[Flask, str],
         main, ["events", "replay", "--url", f"{base}/webhooks/jira", "--secret", "wrong", file], env=env
     )
     assert result.exit_code == 1
-    assert "401" in result.output and "0 of 1 accepted" in result.output
+    line = next(line for line in result.output.splitlines() if line.startswith("[1/1]"))
+    assert line.startswith("[1/1] webhook-issue-created.json: 401 refused: ")
+    assert line.count("401") == 1 and len(line) > len("[1/1] webhook-issue-created.json: 401 refused: ")
+    assert "0 of 1 accepted" in result.output
 
 
 def test_inbox_status(env: dict[str, str]) -> None:
