@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
+from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.web.slack.conftest import SlackSender, command_fields, load_json
+from service.web.slack.routes import SLACK_HANDLER
+from tests.standins.slack_api import SlackStandIn
+from tests.web.slack.conftest import BOT_TOKEN, SIGNING_SECRET, SlackSender, command_fields, load_json
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def slack_app(
+    request: pytest.FixtureRequest, make_app: Callable[..., Flask], slack_standin: SlackStandIn
+) -> Iterator[Flask]:
+    """The Slack edge on each backend: Postgres refuses values (NUL, out-of-range integers) that
+    SQLite stores, so each hostile request is tried against both."""
+    app = make_app(
+        request.param,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack_standin.url + "/api/",
+    )
+    yield app
+    # Bolt's listeners run in its threads after the ack: none may outlive this test's database.
+    handler = app.extensions.get(SLACK_HANDLER)
+    if handler is not None:
+        handler.app.listener_runner.listener_executor.shutdown(wait=True)
+
 
 SHAPES = [
     ("event", "event_callback_reaction_added.json"),
