@@ -132,13 +132,18 @@ class Server:
 
 @contextmanager
 def running_server(
-    workers: int, threads: int, port: int = 8765, ready_timeout: float = 60.0
+    workers: int,
+    threads: int,
+    port: int = 8765,
+    ready_timeout: float = 60.0,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """``sprintwins serve`` in its own process group, stopped (group and all) on the way out."""
+    """``sprintwins serve`` in its own process group (``env``: ``bench_env()`` unless given), stopped
+    (group and all) on the way out."""
     base = f"http://127.0.0.1:{port}"
     command = [PYTHON, "-m", "service.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--workers", str(workers), "--threads", str(threads)]
-    process = subprocess.Popen(command, env=bench_env(), cwd=REPO, start_new_session=True)
+    process = subprocess.Popen(command, env=env or bench_env(), cwd=REPO, start_new_session=True)
     try:
         deadline = time.monotonic() + ready_timeout
         while True:

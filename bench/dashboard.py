@@ -134,27 +134,9 @@ def busiest_team(url: str) -> str:
 @contextmanager
 def dashboard_server(url: str, workers: int, threads: int) -> Iterator[str]:
     """``sprintwins serve`` on the dashboard's database with an API token; stopped on the way out."""
-    base = f"http://127.0.0.1:{PORT}"
     env = common.bench_env(SPRINTWINS_DATABASE_URL=url, SPRINTWINS_API_TOKEN=TOKEN)
-    command = [common.PYTHON, "-m", "service.cli.main", "serve", "--host", "127.0.0.1", "--port", str(PORT)]
-    command += ["--workers", str(workers), "--threads", str(threads)]
-    process = subprocess.Popen(command, env=env, cwd=common.REPO, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with status {process.returncode}")
-            try:
-                if requests.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server was not ready within 60 s")
-            time.sleep(0.2)
-        yield base
-    finally:
-        common.stop_process_group(process)
+    with common.running_server(workers, threads, port=PORT, env=env) as server:
+        yield server.base_url
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -29,6 +31,11 @@ def fetch_profile(client: WebClient, user_id: str) -> SlackProfile:
     except SlackApiError as error:
         log.warning("users.info failed for a user: %s", error.response.get("error"))
         return SlackProfile(user_id, user_id)
+    return profile_of(user_id, user)
+
+
+def profile_of(user_id: str, user: Mapping[str, Any]) -> SlackProfile:
+    """The profile in a ``users.info`` user object: every caller names a person the same way."""
     profile = user.get("profile") or {}
     name = (
         profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")

@@ -15,7 +15,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from integrations.slack.profiles import SlackProfile
+from integrations.slack.profiles import SlackProfile, profile_of
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def fetch_person(client: WebClient, user_id: str) -> SlackPerson:
     except SlackApiError as error:
         log.warning("users.info failed for a user: %s", error.response.get("error"))
         return SlackPerson(SlackProfile(user_id, user_id), None)
-    return SlackPerson(_profile(user_id, user), role_of(user))
+    return SlackPerson(profile_of(user_id, user), role_of(user))
 
 
 def role_of(user: Mapping[str, Any]) -> SlackRole:
@@ -59,19 +59,4 @@ def role_of(user: Mapping[str, Any]) -> SlackRole:
     return SlackRole(
         is_admin=bool(user.get("is_admin") or grid.get("is_admin")),
         is_owner=bool(user.get("is_owner") or user.get("is_primary_owner") or grid.get("is_owner")),
-    )
-
-
-def _profile(user_id: str, user: Mapping[str, Any]) -> SlackProfile:
-    # Read as ``profiles.fetch_profile`` reads it, so both calls name a person the same way.
-    profile = user.get("profile") or {}
-    name = (
-        profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name")
-    )
-    return SlackProfile(
-        user_id=user_id,
-        display_name=str(name or user_id),
-        email=profile.get("email") or None,
-        tz=user.get("tz") or None,
-        is_bot=bool(user.get("is_bot")),
     )
