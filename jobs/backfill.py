@@ -18,6 +18,7 @@ from integrations.jira.backfill_events import in_sprint, select_sprints
 from jobs import scope as scope_jobs
 from service.db import Database
 from service.intake.backfill import record_history, team_slugs_of_sprints
+from service.models import DEFAULT_WORKSPACE_ID
 from service.progress.recompute import recompute_teams
 from service.progress.sprint_scope import sprint_by_jira_id
 
@@ -56,7 +57,9 @@ def backfill_board(
     *,
     configured_points_field: str | None = None,
     progress: BackfillProgress | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> BackfillReport:
+    """Import the board's history into ``workspace_id``, the workspace whose Jira site ``client`` reads."""
     fields = client.fields()
     points_field = scope_jobs.points_field_for(
         database, client, site, board_id, configured=configured_points_field, fields=fields
@@ -79,8 +82,8 @@ def backfill_board(
         issue_events = [in_sprint(event, sprint_id) for event in fetched.issue_events()]
         sprint_events = rest.sprint_events(raw_sprint)
         with database.transaction() as session:
-            recorded = record_history(session, issue_events, sprint_events)
-            sprint = sprint_by_jira_id(session, sprint_id)
+            recorded = record_history(session, issue_events, sprint_events, workspace_id=workspace_id)
+            sprint = sprint_by_jira_id(session, sprint_id, workspace_id=workspace_id)
             stored = scope_jobs.store_fetched_scope(session, sprint, fetched) if sprint is not None else None
         touched_teams |= recorded.stats.touched_teams
         report.sprints.append(str(raw_sprint.get("name") or sprint_id))
@@ -96,5 +99,7 @@ def backfill_board(
         with database.transaction() as session:
             recompute_teams(session, touched_teams)
     with database.sessions() as session:
-        report.teams = team_slugs_of_sprints(session, [int(s["id"]) for s in chosen])
+        report.teams = team_slugs_of_sprints(
+            session, [int(s["id"]) for s in chosen], workspace_id=workspace_id
+        )
     return report

@@ -24,7 +24,7 @@ from jobs.throttle import TrailingThrottle
 from service.db import DATABASE_UNREACHABLE
 from service.domain.events import DomainEvent, IssueChanged
 from service.intake import inbox
-from service.intake.recorder import EventRecorder
+from service.intake.recorder import EventRecorder, RecordStats
 from service.models import InboxState
 from service.observability.metrics import count_parked
 
@@ -137,13 +137,15 @@ class FollowUp:
     """Work a committed batch asks for: celebrations, scope refreshes, progress recomputes."""
 
     closed_sprints: set[int] = field(default_factory=set)
-    scope_sprints: set[int] = field(default_factory=set)
+    # Jira sprint ids by workspace: each workspace's site numbers its own sprints.
+    scope_sprints: dict[int, set[int]] = field(default_factory=dict)
     teams: set[int] = field(default_factory=set)
     deferred: bool = False
 
     def add(self, other: FollowUp) -> None:
         self.closed_sprints |= other.closed_sprints
-        self.scope_sprints |= other.scope_sprints
+        for workspace_id, sprints in other.scope_sprints.items():
+            self.scope_sprints.setdefault(workspace_id, set()).update(sprints)
         self.teams |= other.teams
         self.deferred = self.deferred or other.deferred
 
@@ -156,8 +158,9 @@ def _follow_up(queue: JobQueue, follow_up: FollowUp) -> None:
             request_processing(queue)
         for sprint_id in sorted(follow_up.closed_sprints):
             request_sprint_end(sprint_id, queue)
-        if follow_up.scope_sprints:
-            request_scope_refresh(follow_up.scope_sprints, queue)
+        for workspace_id, sprints in sorted(follow_up.scope_sprints.items()):
+            if sprints:
+                request_scope_refresh(sprints, queue, workspace_id=workspace_id)
         if follow_up.teams:
             request_progress_update(follow_up.teams, queue)
             request_member_matching(follow_up.teams, queue)
@@ -169,6 +172,7 @@ def _process_claimed(
     session: Session, rows: list[inbox.ClaimedRow], points_field: str | None, follow_up: FollowUp
 ) -> dict[str, int]:
     events: list[tuple[int, DomainEvent]] = []
+    workspaces: dict[int, list[tuple[int, DomainEvent]]] = {}  # a batch may hold several workspaces' rows
     ignored: list[int] = []
     for row in rows:
         try:
@@ -184,18 +188,29 @@ def _process_claimed(
             ignored.append(row.id)
         else:
             events.append((row.id, event))
-    stats = EventRecorder(session).record([event for _, event in events])
-    deferred = [
-        row_id
-        for row_id, event in events
-        if isinstance(event, IssueChanged) and event.issue_key in stats.deferred_issue_keys
-    ]
+            workspaces.setdefault(row.workspace_id, []).append((row.id, event))
+    totals = RecordStats()
+    deferred: list[int] = []
+    # Each workspace's events are recorded by a recorder of its own: nothing one finds or makes is
+    # visible to another's, even for the same issue keys and sprint ids.
+    for workspace_id, recorded in sorted(workspaces.items()):
+        stats = EventRecorder(session, workspace_id=workspace_id).record([event for _, event in recorded])
+        deferred += [
+            row_id
+            for row_id, event in recorded
+            if isinstance(event, IssueChanged) and event.issue_key in stats.deferred_issue_keys
+        ]
+        totals.add(stats)
     skip = set(deferred)
+    scope_sprints = {
+        workspace_id: scope_refresh_targets(event for row_id, event in recorded if row_id not in skip)
+        for workspace_id, recorded in workspaces.items()
+    }
     follow_up.add(
         FollowUp(
-            closed_sprints=stats.closed_sprint_ids,
-            scope_sprints=scope_refresh_targets(event for row_id, event in events if row_id not in skip),
-            teams=stats.touched_teams,
+            closed_sprints=totals.closed_sprint_ids,
+            scope_sprints=scope_sprints,
+            teams=totals.touched_teams,
             deferred=bool(deferred),
         )
     )
@@ -204,10 +219,10 @@ def _process_claimed(
     return {
         "rows": len(rows) - len(deferred),
         "deferred": len(deferred),
-        "completed": stats.completed,
-        "retracted": stats.retracted,
-        "stale": stats.stale,
-        "sprint_events": stats.sprint_events,
+        "completed": totals.completed,
+        "retracted": totals.retracted,
+        "stale": totals.stale,
+        "sprint_events": totals.sprint_events,
     }
 
 

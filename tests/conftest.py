@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from integrations.jira import signature
 from jobs import runtime as job_runtime
@@ -26,7 +26,7 @@ from jobs.queue import InProcessJobQueue
 from service import migrate
 from service.app import create_app
 from service.db import Database
-from service.models import Base
+from service.models import DEFAULT_WORKSPACE_ID, DEFAULT_WORKSPACE_SLUG, Base, Workspace, utcnow
 from service.settings import Settings
 from service.web.extensions import runtime_of
 
@@ -81,6 +81,18 @@ def _empty_tables(database: Database) -> None:
         else:
             for table in reversed(Base.metadata.sorted_tables):
                 connection.execute(table.delete())
+        restore_default_workspace(connection)
+
+
+def restore_default_workspace(connection: Connection) -> None:
+    """Emptying every table took the implicit workspace too; every install has it (the migration's row)."""
+    connection.execute(
+        Workspace.__table__.insert().values(
+            id=DEFAULT_WORKSPACE_ID, slug=DEFAULT_WORKSPACE_SLUG, name="Default", created_at=utcnow()
+        )
+    )
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT setval(pg_get_serial_sequence('workspaces', 'id'), 1)"))
 
 
 # -- Redis ---------------------------------------------------------------------------------------------------

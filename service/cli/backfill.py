@@ -7,10 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
+from service.cli.workspaces import workspace_id_of, workspace_option
 from service.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
+
+    from integrations.jira.rest import JiraSite
+    from service.db import Database
 
 
 @click.group()
@@ -28,8 +32,9 @@ def backfill() -> None:
     show_default=True,
     help="How many of the latest closed sprints to import (the active one always comes too).",
 )
-def backfill_jira(board_id: int, sprint_count: int) -> None:
-    """Import a board's last closed sprints, its active sprint and their issues.
+@workspace_option
+def backfill_jira(board_id: int, sprint_count: int, workspace_slug: str | None) -> None:
+    """Import a board's last closed sprints, its active sprint and their issues into a workspace.
 
     Closed issues become ticket wins dated when they were resolved; sprints become sprint wins.
     Running it again changes nothing. Jira's rate limits are respected: the client waits and
@@ -40,24 +45,20 @@ def backfill_jira(board_id: int, sprint_count: int) -> None:
 
     from integrations.jira import rest
     from jobs.backfill import backfill_board
-    from service import migrate
     from service.db import Database
 
     try:
         settings = Settings.from_env()
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
-    site = rest.site_from_settings(settings)
-    if site is None:
-        raise click.ClickException(
-            "backfill needs Jira REST: set SPRINTWINS_JIRA_URL and either SPRINTWINS_JIRA_EMAIL + "
-            "SPRINTWINS_JIRA_API_TOKEN (Cloud) or SPRINTWINS_JIRA_PAT (Server/Data Center)"
-        )
     database = Database(settings.database_url)
+    try:
+        workspace_id, site = _workspace_and_site(database, settings, workspace_slug)
+    except BaseException:
+        database.dispose()
+        raise
     client = rest.connect(site)
     try:
-        if settings.is_sqlite:
-            migrate.upgrade(database)  # the embedded default: as `serve` does, so a fresh clone just works
         with _ProgressBar() as bar:
             report = backfill_board(
                 database,
@@ -67,6 +68,7 @@ def backfill_jira(board_id: int, sprint_count: int) -> None:
                 sprint_count,
                 configured_points_field=settings.story_points_field,
                 progress=bar,
+                workspace_id=workspace_id,
             )
     except JIRAError as error:
         raise click.ClickException(f"Jira answered {error.status_code}: {error.text or error}") from None
@@ -82,6 +84,30 @@ def backfill_jira(board_id: int, sprint_count: int) -> None:
     click.echo(f"teams: {', '.join(report.teams) or '-'}")
     if not report.changed_anything:
         click.echo("nothing new: everything was already imported")
+
+
+def _workspace_and_site(database: Database, settings: Settings, slug: str | None) -> tuple[int, JiraSite]:
+    """The workspace to import into, and the Jira site to read: the workspace's own (``jira add``)."""
+    from jobs.scope import rest_site_for_workspace
+    from service import migrate
+    from service.workspaces.jira_sites import SecretsUnreadable
+
+    if settings.is_sqlite:
+        migrate.upgrade(database)  # the embedded default: as `serve` does, so a fresh clone just works
+    with database.sessions() as session:
+        workspace_id = workspace_id_of(session, slug)
+        try:
+            site = rest_site_for_workspace(session, settings, workspace_id)
+        except SecretsUnreadable as error:
+            raise click.ClickException(str(error)) from None
+    if site is None:
+        raise click.ClickException(
+            "backfill needs Jira REST: `sprintwins jira add <workspace> --url URL --email E "
+            "--api-token-env VAR` gives a workspace its site's credentials; the implicit workspace may use "
+            "SPRINTWINS_JIRA_URL and either SPRINTWINS_JIRA_EMAIL + SPRINTWINS_JIRA_API_TOKEN (Cloud) or "
+            "SPRINTWINS_JIRA_PAT (Server/Data Center)"
+        )
+    return workspace_id, site
 
 
 class _ProgressBar:

@@ -12,6 +12,7 @@ import click
 from sqlalchemy.orm import Session
 
 from service.cli.common import transaction
+from service.cli.workspaces import workspace_id_of, workspace_option
 from service.domain.team_rules import TeamRulesError
 from service.progress import admin as progress_admin
 from service.teams import registry as teams
@@ -188,13 +189,17 @@ def member() -> None:
 @member.command("list")
 @click.option("--team", "team_slug", help="Only the people seen in this team (its wins or tickets).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def member_list(team_slug: str | None, as_json: bool) -> None:
-    """List people with their ids (for the other member commands), names and identities."""
+@workspace_option
+def member_list(team_slug: str | None, as_json: bool, workspace_slug: str | None) -> None:
+    """List a workspace's people with their ids (for the other member commands), names and identities."""
     from service.teams.members import list_members
 
     def listed(session: Session) -> list[dict[str, Any]]:
-        team_id = None if team_slug is None else teams.get_team(session, team_slug).id
-        return [_member_row(m) for m in list_members(session, team_id)]
+        workspace_id = workspace_id_of(session, workspace_slug)
+        team_id = (
+            None if team_slug is None else teams.get_team(session, team_slug, workspace_id=workspace_id).id
+        )
+        return [_member_row(m) for m in list_members(session, team_id, workspace_id=workspace_id)]
 
     rows = _run(listed)
     if as_json:

@@ -94,6 +94,7 @@ def _period_rows(session: Session, team_id: int, period: Period) -> Sequence[Any
             and_(
                 Win.kind == WinKind.TICKET.value,
                 Win.source == WinSource.JIRA.value,
+                Ticket.workspace_id == Win.workspace_id,
                 Ticket.issue_key == Win.source_key,
             ),
         )

@@ -31,7 +31,9 @@ def sprint_closed_win_id(session: Session, sprint: Sprint) -> int | None:
         return None
     return session.scalar(
         select(Win.id).where(
-            Win.source_key == sprint_win_key(sprint.jira_id), Win.kind == WinKind.SPRINT_CLOSED.value
+            Win.workspace_id == sprint.workspace_id,
+            Win.source_key == sprint_win_key(sprint.jira_id),
+            Win.kind == WinKind.SPRINT_CLOSED.value,
         )
     )
 

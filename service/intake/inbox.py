@@ -11,14 +11,14 @@ from typing import Any, cast
 from sqlalchemy import Connection, Row, String, Table, func, select, update
 from sqlalchemy.orm import Session
 
-from service.models import InboundEvent, InboxState, utcnow
+from service.models import DEFAULT_WORKSPACE_ID, InboundEvent, InboxState, utcnow
 from service.models.upsert import insert_one_returning_id
 
 INBOX = cast(Table, InboundEvent.__table__)  # the declarative attribute is typed as a FromClause
 DELIVERY_ID_MAX = cast(String, INBOX.c.delivery_id.type).length or 200
 
-# A claimed inbox row: (id, body, received_at).
-ClaimedRow = Row[int, str, datetime]
+# A claimed inbox row: (id, body, received_at, workspace_id).
+ClaimedRow = Row[int, str, datetime, int]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class Delivery:
     body: str
     payload_ts_ms: int | None
     state: str = InboxState.PENDING
+    # The workspace whose Jira site sent it: its events are recorded there and nowhere else.
+    workspace_id: int = DEFAULT_WORKSPACE_ID
 
     @classmethod
     def received(
@@ -40,6 +42,7 @@ class Delivery:
         payload_ts_ms: int | None,
         *,
         known: bool,
+        workspace_id: int = DEFAULT_WORKSPACE_ID,
     ) -> Delivery:
         """A delivery as it arrived: pending if it is an event we record, else stored as ignored.
 
@@ -53,6 +56,7 @@ class Delivery:
             body=body.decode("utf-8"),
             payload_ts_ms=payload_ts_ms,
             state=InboxState.PENDING if known else InboxState.IGNORED,
+            workspace_id=workspace_id,
         )
 
 
@@ -64,6 +68,7 @@ def body_delivery_id(body: bytes) -> str:
 def delivery_row(delivery: Delivery) -> dict[str, Any]:
     """The inbox row for a delivery, cut to the columns' lengths."""
     return {
+        "workspace_id": delivery.workspace_id,
         "source": delivery.source,
         "delivery_id": delivery.delivery_id[:200],
         "event_type": delivery.event_type[:100],
@@ -79,12 +84,14 @@ def store_delivery(session: Session | Connection, delivery: Delivery) -> tuple[i
     """Insert the delivery unless it is already there; return its id and whether it is new."""
     row = delivery_row(delivery)
     delivery_id = row["delivery_id"]
-    new_id = insert_one_returning_id(session, INBOX, row, ["source", "delivery_id"])
+    new_id = insert_one_returning_id(session, INBOX, row, ["workspace_id", "source", "delivery_id"])
     if new_id is not None:
         return new_id, True
     existing = session.scalar(
         select(InboundEvent.id).where(
-            InboundEvent.source == delivery.source, InboundEvent.delivery_id == delivery_id
+            InboundEvent.workspace_id == delivery.workspace_id,
+            InboundEvent.source == delivery.source,
+            InboundEvent.delivery_id == delivery_id,
         )
     )
     assert existing is not None  # the conflict that stopped the insert is this row
@@ -99,10 +106,11 @@ def claim(session: Session, ids: Sequence[int], extra: int, source: str = "jira"
     """Lock the given pending rows, plus up to ``extra`` other pending ones, oldest first.
 
     SKIP LOCKED lets several workers drain the inbox without waiting on each other. Plain rows
-    (id, body, received_at), not ORM objects: a batch is hundreds of large bodies.
+    (id, body, received_at, workspace_id), not ORM objects: a batch is hundreds of large bodies. A
+    batch may hold several workspaces' rows; each row says whose it is.
     """
     table = INBOX
-    columns = (table.c.id, table.c.body, table.c.received_at)
+    columns = (table.c.id, table.c.body, table.c.received_at, table.c.workspace_id)
     claimed: list[ClaimedRow] = []
     if ids:
         claimed += cast(

@@ -9,6 +9,9 @@ the outcome not to depend on delivery order: when the work was finished (``DoneS
 and sprints given (``rows.keep_late_points``, ``keep_late_sprints``). A ticket whose project another
 team now claims takes its project's history there first (``service.teams.history``).
 
+A recorder works inside one workspace: the teams, people, tickets, sprints and wins it finds or makes
+are that workspace's (an issue key, a sprint id or an account id names something only within one).
+
 Issue events are applied here. Sprint events and sprint wins are ``sprint_recorder``'s, which
 sprints a ticket is in is ``memberships``', and the row shapes a batch reads and writes are ``rows``'.
 """
@@ -49,7 +52,7 @@ from service.intake.rows import (
 )
 from service.intake.sprint_recorder import SprintRecorder
 from service.intake.stats import RecordStats
-from service.models import Member, TeamSource, Ticket, Win, utcnow
+from service.models import DEFAULT_WORKSPACE_ID, Member, TeamSource, Ticket, Win, utcnow
 from service.models.upsert import insert_ignoring_conflicts
 from service.teams import history
 from service.teams.registry import teams_for_sources
@@ -58,10 +61,11 @@ __all__ = ["EventRecorder", "RecordStats"]
 
 
 class EventRecorder:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, workspace_id: int = DEFAULT_WORKSPACE_ID) -> None:
         self.session = session
+        self.workspace_id = workspace_id
         self.stats = RecordStats()
-        self.sprints = SprintRecorder(session, self.stats)
+        self.sprints = SprintRecorder(session, self.stats, workspace_id=workspace_id)
 
     def record(self, events: Sequence[DomainEvent]) -> RecordStats:
         ordered = sorted(events, key=lambda e: e.timestamp_ms)
@@ -85,7 +89,12 @@ class EventRecorder:
     def _record_issues(self, events: list[IssueChanged]) -> set[int]:
         names = {e.project_key: e.project_name or e.project_key for e in events}
         teams = teams_for_sources(
-            self.session, TeamSource.PROJECT, names, names, moved=self.stats.touched_teams
+            self.session,
+            TeamSource.PROJECT,
+            names,
+            names,
+            moved=self.stats.touched_teams,
+            workspace_id=self.workspace_id,
         )
         members = self._members(p for e in events for p in (e.assignee, e.actor) if p is not None)
         tickets = self._lock_tickets(events, teams)
@@ -157,6 +166,9 @@ class EventRecorder:
         if not events or self.session.get_bind().dialect.name != "postgresql":
             return events  # SQLite has one writer at a time: nothing to contend with
         keys = sorted({e.issue_key for e in events})
+        # The lock names the issue key alone, as it always has: the same key in two workspaces shares a
+        # lock (one of them waits for a later batch, which is harmless), and workers of the previous
+        # release, which lock the same names, still exclude today's during an upgrade.
         rows = self.session.execute(
             text(
                 "SELECT k FROM unnest(CAST(:keys AS text[])) AS k "
@@ -176,12 +188,15 @@ class EventRecorder:
         insert_ignoring_conflicts(
             self.session,
             TICKETS,
-            [new_ticket_row(first[key], teams[first[key].project_key]) for key in keys],
-            ["issue_key"],
+            [new_ticket_row(first[key], teams[first[key].project_key], self.workspace_id) for key in keys],
+            ["workspace_id", "issue_key"],
         )
         columns = [TICKETS.c[name] for name in TICKET_COLUMNS]
         query = (
-            select(*columns).where(Ticket.issue_key.in_(keys)).order_by(Ticket.issue_key).with_for_update()
+            select(*columns)
+            .where(Ticket.workspace_id == self.workspace_id, Ticket.issue_key.in_(keys))
+            .order_by(Ticket.issue_key)
+            .with_for_update()
         )
         tickets = {row.issue_key: dict(row._mapping) for row in self.session.execute(query)}
         # A ticket held by a team that no longer claims its project (the claim was detached, or moved
@@ -197,12 +212,17 @@ class EventRecorder:
         if not moved:
             return tickets
         for project_key in moved:
-            self.stats.touched_teams |= history.move_project(self.session, project_key, teams[project_key])
+            self.stats.touched_teams |= history.move_project(
+                self.session, project_key, teams[project_key], workspace_id=self.workspace_id
+            )
         return {row.issue_key: dict(row._mapping) for row in self.session.execute(query)}
 
     def _ticket_wins(self, keys: list[str]) -> dict[str, RowDict]:
         query = select(*(WINS.c[name] for name in WIN_COLUMNS)).where(
-            Win.source == WinSource.JIRA.value, Win.kind == WinKind.TICKET.value, Win.source_key.in_(keys)
+            Win.workspace_id == self.workspace_id,
+            Win.source == WinSource.JIRA.value,
+            Win.kind == WinKind.TICKET.value,
+            Win.source_key.in_(keys),
         )
         return {row.source_key: dict(row._mapping) for row in self.session.execute(query)}
 
@@ -238,6 +258,7 @@ class EventRecorder:
             MEMBERS,
             [
                 {
+                    "workspace_id": self.workspace_id,
                     "jira_account_id": ref,
                     "display_name": p.display_name or ref,
                     "email": p.email,
@@ -245,12 +266,12 @@ class EventRecorder:
                 }
                 for ref, p in sorted(by_ref.items())
             ],
-            ["jira_account_id"],
+            ["workspace_id", "jira_account_id"],
         )
         found: dict[str, int] = {}
         renames: list[dict[str, object]] = []
         query = select(Member.id, Member.jira_account_id, Member.display_name, Member.email).where(
-            Member.jira_account_id.in_(by_ref)
+            Member.workspace_id == self.workspace_id, Member.jira_account_id.in_(by_ref)
         )
         for member_id, ref, display_name, email in self.session.execute(query):
             assert ref is not None  # matched on it

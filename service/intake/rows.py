@@ -28,6 +28,7 @@ SPRINTS = cast(Table, Sprint.__table__)
 
 TICKET_COLUMNS = (
     "id",
+    "workspace_id",
     "team_id",
     "issue_key",
     "issue_id",
@@ -47,9 +48,12 @@ TICKET_COLUMNS = (
     "last_event_ms",
     "extra",
 )
-TICKET_UPDATE = tuple(c for c in TICKET_COLUMNS if c not in {"team_id", "issue_key", "project_key"})
+TICKET_UPDATE = tuple(
+    c for c in TICKET_COLUMNS if c not in {"workspace_id", "team_id", "issue_key", "project_key"}
+)
 WIN_COLUMNS = (
     "id",
+    "workspace_id",
     "team_id",
     "kind",
     "status",
@@ -73,9 +77,10 @@ POINTS_MS = "points_ms"
 SPRINTS_MS = "sprints_ms"
 
 
-def new_ticket_row(event: IssueChanged, team_id: int) -> RowDict:
+def new_ticket_row(event: IssueChanged, team_id: int, workspace_id: int) -> RowDict:
     """A placeholder ticket, inserted unless the issue is known; the events then fill it in."""
     return {
+        "workspace_id": workspace_id,
         "issue_key": event.issue_key,
         "team_id": team_id,
         "project_key": event.project_key,
@@ -128,6 +133,7 @@ def active_ticket_win(
         if win is not None
         else {
             "id": None,
+            "workspace_id": ticket["workspace_id"],
             "team_id": ticket["team_id"],
             "kind": WinKind.TICKET.value,
             "source": WinSource.JIRA.value,

@@ -1,13 +1,14 @@
 """Record what sprint events mean: sprint rows, their state, and the sprint's started and closed wins.
 
 The rules come from the domain (``state_after``, ``sprint_win_key``, the win titles); this module
-finds or makes the rows they apply to. A sprint is known by its Jira id; the changelog of some sites
-names sprints without ids, so a sprint may also be found by name within its team.
+finds or makes the rows they apply to, inside one workspace. A sprint is known by its Jira id within its
+workspace (each has its own Jira site); the changelog of some sites names sprints without ids, so a
+sprint may also be found by name within its team.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from service.domain.events import SprintAction, SprintChanged, SprintRef
@@ -16,7 +17,7 @@ from service.domain.win_titles import sprint_closed_title, sprint_started_title
 from service.domain.wins import WinKind, WinSource, WinStatus
 from service.intake.rows import SPRINTS
 from service.intake.stats import RecordStats
-from service.models import Sprint, TeamSource, Ticket, Win, sprint_tickets
+from service.models import DEFAULT_WORKSPACE_ID, Sprint, TeamSource, Ticket, Win, sprint_tickets
 from service.models.upsert import insert_ignoring_conflicts
 from service.teams.registry import claim_board_for, teams_for_sources
 
@@ -26,9 +27,12 @@ SPRINT_WIN_KINDS = (WinKind.SPRINT_STARTED.value, WinKind.SPRINT_CLOSED.value)
 class SprintRecorder:
     """One per batch: it remembers the board teams and sprints by name it has looked up."""
 
-    def __init__(self, session: Session, stats: RecordStats) -> None:
+    def __init__(
+        self, session: Session, stats: RecordStats, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+    ) -> None:
         self.session = session
         self.stats = stats
+        self.workspace_id = workspace_id
         self._board_teams: dict[tuple[int, int], int] = {}
         self._sprints_by_name: dict[tuple[int, str], Sprint] = {}
 
@@ -36,7 +40,7 @@ class SprintRecorder:
         """The sprint an issue (or a sprint event) names, made if new; ``ref.jira_id`` is known."""
         if seen_on_issue and ref.board_id is not None:
             team_id = self._board_team(ref.board_id, team_id)
-        sprint = self.session.scalars(select(Sprint).where(Sprint.jira_id == ref.jira_id)).first()
+        sprint = self.session.scalars(self._by_jira_id(ref.jira_id)).first()
         if sprint is None:
             named = self._unnumbered_sprint(ref.name, team_id)
             if named is not None:
@@ -44,22 +48,28 @@ class SprintRecorder:
                 sprint = named
             else:
                 row = {
+                    "workspace_id": self.workspace_id,
                     "jira_id": ref.jira_id,
                     "team_id": team_id,
                     "name": ref.name or f"Sprint {ref.jira_id}",
                     "state": ref.state or SprintState.FUTURE,
                     "last_event_ms": -1,
                 }
-                insert_ignoring_conflicts(self.session, SPRINTS, [row], ["jira_id"])
-                sprint = self.session.scalars(select(Sprint).where(Sprint.jira_id == ref.jira_id)).one()
+                insert_ignoring_conflicts(self.session, SPRINTS, [row], ["workspace_id", "jira_id"])
+                sprint = self.session.scalars(self._by_jira_id(ref.jira_id)).one()
         merge_sprint_facts(sprint, ref)
         return sprint
+
+    def _by_jira_id(self, jira_id: int | None) -> Select[Sprint]:
+        return select(Sprint).where(Sprint.workspace_id == self.workspace_id, Sprint.jira_id == jira_id)
 
     def _board_team(self, board_id: int, issue_team_id: int) -> int:
         """Which team a board belongs to, asked once per batch."""
         key = (board_id, issue_team_id)
         if key not in self._board_teams:
-            self._board_teams[key] = claim_board_for(self.session, board_id, issue_team_id)
+            self._board_teams[key] = claim_board_for(
+                self.session, board_id, issue_team_id, workspace_id=self.workspace_id
+            )
         return self._board_teams[key]
 
     def _unnumbered_sprint(self, name: str | None, team_id: int) -> Sprint | None:
@@ -79,7 +89,13 @@ class SprintRecorder:
                 .order_by(Sprint.id.desc())
             ).first()
             if sprint is None:
-                sprint = Sprint(team_id=team_id, name=name, state=SprintState.FUTURE, last_event_ms=-1)
+                sprint = Sprint(
+                    workspace_id=self.workspace_id,
+                    team_id=team_id,
+                    name=name,
+                    state=SprintState.FUTURE,
+                    last_event_ms=-1,
+                )
                 self.session.add(sprint)
                 self.session.flush()
             self._sprints_by_name[key] = sprint
@@ -89,13 +105,13 @@ class SprintRecorder:
         """Apply one sprint event; returns our id of the sprint it touched."""
         self.stats.sprint_events += 1
         ref = event.sprint
-        sprint = self.session.scalars(
-            select(Sprint).where(Sprint.jira_id == ref.jira_id).with_for_update()
-        ).first()
+        sprint = self.session.scalars(self._by_jira_id(ref.jira_id).with_for_update()).first()
         if sprint is None:
             # Sprint events name only their board; an unclaimed board gets a team so nothing is dropped.
             board_key = str(ref.board_id) if ref.board_id is not None else "unknown"
-            team_id = teams_for_sources(self.session, TeamSource.BOARD, [board_key])[board_key]
+            team_id = teams_for_sources(
+                self.session, TeamSource.BOARD, [board_key], workspace_id=self.workspace_id
+            )[board_key]
             sprint = self.sprint_for_ref(ref, team_id, seen_on_issue=False)
         if event.timestamp_ms >= sprint.last_event_ms:
             merge_sprint_facts(sprint, ref)
@@ -112,7 +128,10 @@ class SprintRecorder:
             assert ref.jira_id is not None  # the parsers refuse sprint events without an id
             for win in self.session.scalars(
                 select(Win).where(
-                    Win.source_key == sprint_win_key(ref.jira_id), Win.kind.in_(SPRINT_WIN_KINDS)
+                    Win.workspace_id == self.workspace_id,
+                    Win.source == WinSource.JIRA.value,
+                    Win.source_key == sprint_win_key(ref.jira_id),
+                    Win.kind.in_(SPRINT_WIN_KINDS),
                 )
             ):
                 win.status = WinStatus.RETRACTED.value
@@ -125,11 +144,20 @@ class SprintRecorder:
         key = sprint_win_key(sprint.jira_id)
         win = self.session.scalars(
             select(Win).where(
-                Win.source == WinSource.JIRA.value, Win.source_key == key, Win.kind == kind.value
+                Win.workspace_id == sprint.workspace_id,
+                Win.source == WinSource.JIRA.value,
+                Win.source_key == key,
+                Win.kind == kind.value,
             )
         ).first()
         if win is None:
-            win = Win(team_id=sprint.team_id, kind=kind.value, source=WinSource.JIRA.value, source_key=key)
+            win = Win(
+                workspace_id=sprint.workspace_id,
+                team_id=sprint.team_id,
+                kind=kind.value,
+                source=WinSource.JIRA.value,
+                source_key=key,
+            )
             self.session.add(win)
         win.team_id = sprint.team_id
         win.status = (
@@ -157,7 +185,10 @@ class SprintRecorder:
                 continue  # known by name only: no event closed it, so it has no closed win
             win = self.session.scalars(
                 select(Win).where(
-                    Win.source_key == sprint_win_key(sprint.jira_id), Win.kind == WinKind.SPRINT_CLOSED.value
+                    Win.workspace_id == sprint.workspace_id,
+                    Win.source == WinSource.JIRA.value,
+                    Win.source_key == sprint_win_key(sprint.jira_id),
+                    Win.kind == WinKind.SPRINT_CLOSED.value,
                 )
             ).first()
             if win is None:

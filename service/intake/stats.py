@@ -15,3 +15,13 @@ class RecordStats:
     closed_sprint_ids: set[int] = field(default_factory=set)  # our sprint ids closed by this batch
     # Issues another worker's open batch holds: their events stay in the inbox for a later batch.
     deferred_issue_keys: set[str] = field(default_factory=set)
+
+    def add(self, other: RecordStats) -> None:
+        """Count another recorder's batch in (the workspaces of one inbox batch)."""
+        self.completed += other.completed
+        self.retracted += other.retracted
+        self.stale += other.stale
+        self.sprint_events += other.sprint_events
+        self.touched_teams |= other.touched_teams
+        self.closed_sprint_ids |= other.closed_sprint_ids
+        self.deferred_issue_keys |= other.deferred_issue_keys

@@ -32,7 +32,19 @@ from service.intake.inbox import INBOX, Delivery, delivery_row
 
 HOLD_SECONDS = 60.0
 MAX_GROUP = 64  # bounds one statement's size; a busy process commits every few milliseconds anyway
-COLUMNS = ("source", "delivery_id", "event_type", "state", "body", "payload_ts_ms", "received_at", "attempts")
+COLUMNS = (
+    "workspace_id",
+    "source",
+    "delivery_id",
+    "event_type",
+    "state",
+    "body",
+    "payload_ts_ms",
+    "received_at",
+    "attempts",
+)
+# A delivery's identity: (workspace_id, source, delivery_id), the inbox's unique key.
+DeliveryKey = tuple[int, str, str]
 
 
 @dataclass(frozen=True)
@@ -156,9 +168,9 @@ class InboxWriter:
             for name, value in row.items()
         }
         stored = self._execute(rows, params)
-        claimed: set[tuple[str, str]] = set()
+        claimed: set[DeliveryKey] = set()
         for waiting, row in zip(group, rows, strict=True):
-            key = (row["source"], row["delivery_id"])
+            key = (row["workspace_id"], row["source"], row["delivery_id"])
             result = stored[key]
             if result.new and key in claimed:
                 result = Stored(result.id, False, result.state)  # the second copy in one group
@@ -168,9 +180,7 @@ class InboxWriter:
             self.groups_written += 1
             self.rows_written += len(group)
 
-    def _execute(
-        self, rows: Sequence[dict[str, Any]], params: dict[str, Any]
-    ) -> dict[tuple[str, str], Stored]:
+    def _execute(self, rows: Sequence[dict[str, Any]], params: dict[str, Any]) -> dict[DeliveryKey, Stored]:
         """Insert the rows, then read back those already there (only the leader gets here)."""
         dialect = self.database.engine.dialect
         insert = _insert_sql(dialect, len(rows))
@@ -182,22 +192,29 @@ class InboxWriter:
         try:
             cursor = dbapi.cursor()
             cursor.execute(insert.sql, insert.bind(params))
-            new_ids = {(source, delivery_id): row_id for row_id, source, delivery_id in cursor.fetchall()}
+            new_ids = {
+                (workspace_id, source, delivery_id): row_id
+                for row_id, workspace_id, source, delivery_id in cursor.fetchall()
+            }
             stored = {
                 key: Stored(new_ids[key], True, row["state"])
                 for row in rows
-                if (key := (row["source"], row["delivery_id"])) in new_ids
+                if (key := (row["workspace_id"], row["source"], row["delivery_id"])) in new_ids
             }
             # Deliveries stored before (or by a concurrent group): read back their ids and states.
-            missing: dict[str, list[str]] = {}
-            for source, delivery_id in {(row["source"], row["delivery_id"]) for row in rows} - stored.keys():
-                missing.setdefault(source, []).append(delivery_id)
-            for source, delivery_ids in missing.items():
+            missing: dict[tuple[int, str], list[str]] = {}
+            for workspace_id, source, delivery_id in {
+                (row["workspace_id"], row["source"], row["delivery_id"]) for row in rows
+            } - stored.keys():
+                missing.setdefault((workspace_id, source), []).append(delivery_id)
+            for (workspace_id, source), delivery_ids in missing.items():
                 existing = _existing_sql(dialect, len(delivery_ids))
                 names = {f"delivery_id_{i}": delivery_id for i, delivery_id in enumerate(delivery_ids)}
-                cursor.execute(existing.sql, existing.bind({"source": source} | names))
+                cursor.execute(
+                    existing.sql, existing.bind({"workspace_id": workspace_id, "source": source} | names)
+                )
                 for row_id, delivery_id, state in cursor.fetchall():
-                    stored[(source, delivery_id)] = Stored(row_id, False, state)
+                    stored[(workspace_id, source, delivery_id)] = Stored(row_id, False, state)
             cursor.close()
         except driver_error as error:
             # In autocommit a failed statement leaves the connection usable; a broken one goes.
@@ -285,8 +302,9 @@ def _insert_sql(dialect: Dialect, count: int) -> _Compiled:
         statement = sqlite.insert(table).values(values)
     else:  # pragma: no cover - only the two supported databases reach here
         raise NotImplementedError(dialect.name)
-    statement = statement.on_conflict_do_nothing(index_elements=["source", "delivery_id"])
-    return _compiled(statement.returning(table.c.id, table.c.source, table.c.delivery_id), dialect)
+    statement = statement.on_conflict_do_nothing(index_elements=["workspace_id", "source", "delivery_id"])
+    returning = statement.returning(table.c.id, table.c.workspace_id, table.c.source, table.c.delivery_id)
+    return _compiled(returning, dialect)
 
 
 @cache
@@ -294,6 +312,7 @@ def _existing_sql(dialect: Dialect, count: int) -> _Compiled:
     table = INBOX
     ids = [bindparam(f"delivery_id_{i}", type_=table.c.delivery_id.type) for i in range(count)]
     statement = select(table.c.id, table.c.delivery_id, table.c.state).where(
+        table.c.workspace_id == bindparam("workspace_id", type_=table.c.workspace_id.type),
         table.c.source == bindparam("source", type_=table.c.source.type),
         table.c.delivery_id.in_(ids),
     )

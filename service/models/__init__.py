@@ -17,17 +17,29 @@ from service.models.slack import ChannelLink, Cheer, SlackPost  # noqa: F401
 from service.models.teams import Member, Team, TeamSource
 from service.models.wins import Win
 from service.models.work import Sprint, Ticket, sprint_tickets
+from service.models.workspaces import (
+    DEFAULT_WORKSPACE_ID,
+    DEFAULT_WORKSPACE_SLUG,
+    ApiToken,
+    JiraSite,
+    Workspace,
+)
 
 __all__ = [
+    "DEFAULT_WORKSPACE_ID",
+    "DEFAULT_WORKSPACE_SLUG",
+    "ApiToken",
     "Base",
     "InboundEvent",
     "InboxState",
+    "JiraSite",
     "Member",
     "Sprint",
     "Team",
     "TeamSource",
     "Ticket",
     "Win",
+    "Workspace",
     "sprint_tickets",
     "utcnow",
 ]

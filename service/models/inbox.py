@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import Base, UTCDateTime, utcnow
+from service.models.workspaces import DEFAULT_WORKSPACE_ID
 
 
 class InboxState:
@@ -20,11 +21,17 @@ class InboundEvent(Base):
 
     __tablename__ = "inbound_events"
     __table_args__ = (
-        UniqueConstraint("source", "delivery_id"),
+        # Each workspace's Jira site numbers its own deliveries.
+        UniqueConstraint("workspace_id", "source", "delivery_id"),
         Index("ix_inbound_events_state_id", "state", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        default=DEFAULT_WORKSPACE_ID,
+        server_default=str(DEFAULT_WORKSPACE_ID),
+    )
     source: Mapped[str] = mapped_column(String(16))
     delivery_id: Mapped[str] = mapped_column(String(200))
     event_type: Mapped[str] = mapped_column(String(100), default="")

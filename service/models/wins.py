@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from service.domain.wins import COUNTED_KINDS, WinKind, WinStatus, WinVisibility
 from service.models.base import Base, JSONType, UTCDateTime, utcnow
 from service.models.teams import Member
+from service.models.workspaces import DEFAULT_WORKSPACE_ID
 
 # The wins the progress engine counts (``COUNTED_KINDS``), as SQL. Partial indexes use these
 # predicates, and queries repeat them word for word so that Postgres can use those indexes.
@@ -20,9 +21,10 @@ ACTIVE_KUDOS = f"status = '{WinStatus.ACTIVE}' AND kind = '{WinKind.KUDOS}'"
 
 class Win(Base):
     __tablename__ = "wins"
-    # The identity that makes recording idempotent: a retried job finds the row it made.
+    # The identity that makes recording idempotent: a retried job finds the row it made. Within a
+    # workspace: a ticket's key, or a sprint's Jira id, means another thing on another Jira site.
     __table_args__ = (
-        UniqueConstraint("source", "source_key", "kind"),
+        UniqueConstraint("workspace_id", "source", "source_key", "kind"),
         Index("ix_wins_team_time", "team_id", "occurred_at", "id"),
         # A person's counted wins in order, and a team's kudos: how a recompute finds the few wins it
         # reads (each day's first, the first hundred, the first kudos) without reading them all.
@@ -58,6 +60,11 @@ class Win(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        default=DEFAULT_WORKSPACE_ID,
+        server_default=str(DEFAULT_WORKSPACE_ID),
+    )
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="active")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.models.base import Base, JSONType, UTCDateTime, utcnow
+from service.models.workspaces import DEFAULT_WORKSPACE_ID
 
 sprint_tickets = Table(
     "sprint_tickets",
@@ -20,11 +21,20 @@ sprint_tickets = Table(
 
 class Sprint(Base):
     __tablename__ = "sprints"
-    __table_args__ = (Index("ix_sprints_team_name", "team_id", "name"),)
+    # Jira numbers sprints per site: the same id in two workspaces is two sprints.
+    __table_args__ = (
+        Index("ix_sprints_team_name", "team_id", "name"),
+        UniqueConstraint("workspace_id", "jira_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        default=DEFAULT_WORKSPACE_ID,
+        server_default=str(DEFAULT_WORKSPACE_ID),
+    )
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
-    jira_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    jira_id: Mapped[int | None] = mapped_column(BigInteger)
     board_id: Mapped[int | None] = mapped_column(BigInteger)
     name: Mapped[str] = mapped_column(String(200), default="")
     state: Mapped[str] = mapped_column(String(16), default="future")
@@ -46,6 +56,8 @@ class Ticket(Base):
     # finds the first open ticket and the few record-setting closings without reading every ticket
     # (service.progress.issue_ages.load_issue_ages); issue_key makes each position unique.
     __table_args__ = (
+        # Issue keys are per Jira site, so per workspace.
+        UniqueConstraint("workspace_id", "issue_key"),
         Index("ix_tickets_team_done_created", "team_id", "done", "jira_created_at", "done_at", "issue_key"),
         # A sprint's scope read from the index alone, ticket by ticket (migration 0014; INCLUDE on
         # Postgres only): Postgres otherwise scans every ticket to join a few thousand.
@@ -57,9 +69,14 @@ class Ticket(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        default=DEFAULT_WORKSPACE_ID,
+        server_default=str(DEFAULT_WORKSPACE_ID),
+    )
     # Looked up through ix_tickets_team_done_created, which starts with it.
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
-    issue_key: Mapped[str] = mapped_column(String(64), unique=True)
+    issue_key: Mapped[str] = mapped_column(String(64))
     issue_id: Mapped[str] = mapped_column(String(64), default="")
     project_key: Mapped[str] = mapped_column(String(64), index=True)
     summary: Mapped[str] = mapped_column(Text, default="")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from service.domain.calendar import TeamCalendar
 from service.domain.challenges import TEAM_OWNER, Challenge, parse_challenge_spec
 from service.domain.team_rules import TeamRules, TeamRulesError
-from service.models import Member, Team, Win
+from service.models import DEFAULT_WORKSPACE_ID, Member, Team, Win
 from service.models.progress import (
     OWNER_MEMBER,
     OWNER_TEAM,
@@ -78,8 +78,8 @@ def validated_rules(data: object) -> dict[str, Any]:
     return {key: normal[key] for key in sorted(data)}
 
 
-def show_rules(session: Session, slug: str) -> dict[str, Any]:
-    team = teams.get_team(session, slug)
+def show_rules(session: Session, slug: str, *, workspace_id: int = DEFAULT_WORKSPACE_ID) -> dict[str, Any]:
+    team = teams.get_team(session, slug, workspace_id=workspace_id)
     stored = dict(team.rules or {})
     try:
         effective = TeamRules.from_mapping(stored).to_mapping()
@@ -90,9 +90,15 @@ def show_rules(session: Session, slug: str) -> dict[str, Any]:
 
 
 def replace_rules(
-    session: Session, slug: str, data: object, today: date | None = None, *, recompute: bool = True
+    session: Session,
+    slug: str,
+    data: object,
+    today: date | None = None,
+    *,
+    recompute: bool = True,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> tuple[dict[str, Any], ProgressChanges | None]:
-    team = teams.get_team(session, slug)
+    team = teams.get_team(session, slug, workspace_id=workspace_id)
     team.rules = validated_rules(data)
     session.flush()
     return team.rules, recompute_team(session, team.id, today) if recompute else None
@@ -130,11 +136,13 @@ def add_challenge(
     today: date | None = None,
     created_by: int | None = None,
     recompute: bool = True,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> dict[str, Any]:
     """Parse and store a challenge; with ``recompute``, its progress so far is filled in at once."""
-    team = teams.get_team(session, slug)
-    if member_id is not None:
-        _member(session, member_id)
+    team = teams.get_team(session, slug, workspace_id=workspace_id)
+    if member_id is not None and _member(session, member_id).workspace_id != team.workspace_id:
+        # Another workspace's person is "no member", exactly as an id that names nobody.
+        raise AdminError(f"no member with id {member_id}")
     calendar = calendar_of(session, team)
     try:
         parsed = parse_challenge_spec(spec, today=today or local_today(team), calendar=calendar)
@@ -178,8 +186,10 @@ def challenge_json(row: ChallengeRow) -> dict[str, Any]:
     }
 
 
-def list_challenges(session: Session, slug: str) -> list[dict[str, Any]]:
-    team = teams.get_team(session, slug)
+def list_challenges(
+    session: Session, slug: str, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> list[dict[str, Any]]:
+    team = teams.get_team(session, slug, workspace_id=workspace_id)
     rows = session.scalars(
         select(ChallengeRow).where(ChallengeRow.team_id == team.id).order_by(ChallengeRow.id)
     )

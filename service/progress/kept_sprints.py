@@ -67,7 +67,7 @@ def load_kept_sprints(
         )
         tallies = sprint_tallies.kept(cursor, team_id, now)
         first_wins = sprint_tallies.first_wins(cursor, team_id, tallies.stale)
-        done = _done_among(cursor, sorted(oldest_open_closings(issue_ages)), tallies.valid, jira)
+        done = _done_among(cursor, team_id, sorted(oldest_open_closings(issue_ages)), tallies.valid, jira)
     stale = set(tallies.stale)
     events = columns_by_sprint(session, event_scope_query(team_id, tallies.stale), 6) if stale else {}
     issues = {sid: columns[1:] for sid, columns in events.items()}
@@ -100,7 +100,8 @@ def _summarised(
 _DONE_AMONG_SQL = """
 SELECT st.sprint_id, t.issue_key, t.done_at, t.points
 FROM tickets AS t JOIN sprint_tickets AS st ON st.ticket_id = t.id
-WHERE t.issue_key = ANY(%(keys)s::text[]) AND st.sprint_id = ANY(%(events)s::int[])
+WHERE t.workspace_id = (SELECT workspace_id FROM teams WHERE id = %(team_id)s)
+  AND t.issue_key = ANY(%(keys)s::text[]) AND st.sprint_id = ANY(%(events)s::int[])
   AND t.done AND t.done_at IS NOT NULL
 UNION ALL
 SELECT i.sprint_id, i.issue_key, i.done_at, i.points
@@ -111,12 +112,18 @@ WHERE i.issue_key = ANY(%(keys)s::text[]) AND i.sprint_id = ANY(%(jira)s::int[])
 
 
 def _done_among(
-    cursor: psycopg.Cursor[Any], keys: list[str], sprint_ids: Collection[int], from_jira: Collection[int]
+    cursor: psycopg.Cursor[Any],
+    team_id: int,
+    keys: list[str],
+    sprint_ids: Collection[int],
+    from_jira: Collection[int],
 ) -> dict[int, dict[str, tuple[datetime, float | None]]]:
+    """Issue keys name tickets within the team's workspace only (another's ``ORB-1`` is another issue)."""
     done: dict[int, dict[str, tuple[datetime, float | None]]] = {}
     if not keys or not sprint_ids:
         return done
     params = {
+        "team_id": team_id,
         "keys": keys,
         "events": [sid for sid in sprint_ids if sid not in from_jira],
         "jira": [sid for sid in sprint_ids if sid in from_jira],

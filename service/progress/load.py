@@ -24,7 +24,7 @@ from service.domain.progress_inputs import IssueAge, RecordedWin, StreakFreeze
 from service.domain.sprint_scope import SprintScope
 from service.domain.team_rules import TeamRules, rules_or_defaults
 from service.domain.win_columns import WinColumns
-from service.models import Team
+from service.models import DEFAULT_WORKSPACE_ID, Team
 from service.models.progress import OWNER_TEAM, ChallengeRow, StreakFreezeDay, TeamHoliday
 from service.progress import tallies as sprint_tallies
 from service.progress.issue_ages import load_issue_ages
@@ -55,6 +55,7 @@ class TeamInputs:
     scope_sources: dict[str, str] = field(default_factory=dict)  # sprint ref -> a ScopeSource value
     # Sprint tallies derived afresh while loading (Postgres), kept by ``store_result`` for next time.
     fresh_tallies: dict[int, sprint_tallies.KeptTally] = field(default_factory=dict)
+    workspace_id: int = DEFAULT_WORKSPACE_ID  # the team's: the engine's wins are keyed within it
 
     def local_today(self, now: datetime | None = None) -> date:
         return self.calendar.local_date(now or datetime.now(UTC))
@@ -65,7 +66,9 @@ class TeamNotFound(LookupError):
 
 
 def load_team_inputs(session: Session, team_id: int) -> TeamInputs:
-    row = session.execute(select(Team.timezone, Team.rules, Team.slug).where(Team.id == team_id)).first()
+    row = session.execute(
+        select(Team.timezone, Team.rules, Team.slug, Team.workspace_id).where(Team.id == team_id)
+    ).first()
     if row is None:
         raise TeamNotFound(f"no team with id {team_id}")
     refs = TeamRefs(session, team_id, row.slug)
@@ -108,6 +111,7 @@ def load_team_inputs(session: Session, team_id: int) -> TeamInputs:
         refs=refs,
         scope_sources=scope_sources,
         fresh_tallies=fresh_tallies,
+        workspace_id=row.workspace_id,
     )
 
 

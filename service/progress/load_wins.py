@@ -54,6 +54,8 @@ def load_wins(
             and_(
                 Win.kind == WinKind.TICKET.value,
                 Win.source == WinSource.JIRA.value,
+                # A ticket win's key is an issue key of its own workspace.
+                Ticket.workspace_id == Win.workspace_id,
                 Ticket.issue_key == Win.source_key,
             ),
         )
@@ -130,12 +132,14 @@ _TEAM_COUNTED_WINS = """(
 
 
 _TICKETS_JOINED = """LEFT OUTER JOIN tickets AS t
-        ON w.kind = 'ticket' AND w.source = 'jira' AND t.issue_key = w.source_key"""
+        ON w.kind = 'ticket' AND w.source = 'jira' AND t.workspace_id = w.workspace_id
+        AND t.issue_key = w.source_key"""
 # The same join, one index lookup per win: for a few wins, cheaper than hashing every ticket, which the
 # planner would otherwise do (OFFSET 0 keeps it from turning this back into a plain join).
 TICKETS_LOOKED_UP = """LEFT JOIN LATERAL (
         SELECT * FROM tickets
-        WHERE w.kind = 'ticket' AND w.source = 'jira' AND tickets.issue_key = w.source_key OFFSET 0
+        WHERE w.kind = 'ticket' AND w.source = 'jira' AND tickets.workspace_id = w.workspace_id
+          AND tickets.issue_key = w.source_key OFFSET 0
     ) AS t ON true"""
 
 

@@ -95,11 +95,11 @@ SELECT array_agg(p.member), array_agg(f.id)
 FROM unnest(%(people)s::int[]) AS p(member)
 CROSS JOIN LATERAL (
     SELECT w.id FROM (
-        SELECT id, occurred_at, kind, source, source_key FROM wins
+        SELECT id, occurred_at, kind, source, source_key, workspace_id FROM wins
         WHERE team_id = %(team_id)s AND {COUNTED_WINS} AND member_id = p.member
         ORDER BY occurred_at, id LIMIT %(bug_scan)s
     ) AS w
-    JOIN tickets AS t ON t.issue_key = w.source_key
+    JOIN tickets AS t ON t.workspace_id = w.workspace_id AND t.issue_key = w.source_key
     WHERE w.kind = 'ticket' AND w.source = 'jira' AND t.issue_type = ANY(%(bug_types)s::text[])
     ORDER BY w.occurred_at, w.id LIMIT %(bugs_needed)s
 ) AS f
@@ -110,7 +110,8 @@ _RARE_BUGS_SQL = f"""
 SELECT array_agg(id) FROM (
     SELECT w.id, row_number() OVER (PARTITION BY w.member_id ORDER BY w.occurred_at, w.id) AS rank
     FROM tickets AS t
-    JOIN wins AS w ON w.kind = 'ticket' AND w.source = 'jira' AND w.source_key = t.issue_key
+    JOIN wins AS w ON w.kind = 'ticket' AND w.source = 'jira' AND w.workspace_id = t.workspace_id
+        AND w.source_key = t.issue_key
     WHERE t.issue_type = ANY(%(bug_types)s::text[])
       AND w.team_id = %(team_id)s AND {COUNTED_WINS} AND w.member_id = ANY(%(short)s::int[])
 ) AS bugs

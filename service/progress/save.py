@@ -78,7 +78,9 @@ def _store_engine_wins(
 ) -> None:
     team_id, member_id_of = inputs.team_id, inputs.refs.member_id
     wanted = {
-        (d.kind.value, d.source_key): win_row(team_id, d, member_id=member_id_of(d.member_ref))
+        (d.kind.value, d.source_key): win_row(
+            team_id, d, member_id=member_id_of(d.member_ref), workspace_id=inputs.workspace_id
+        )
         for d in drafts
     }
     existing = {
@@ -97,7 +99,7 @@ def _store_engine_wins(
             session,
             _WINS,
             [{**row, "created_at": now, "updated_at": now} for row in new],
-            ["source", "source_key", "kind"],
+            ["workspace_id", "source", "source_key", "kind"],
         )
         changes.created = sorted((r["kind"], r["title"]) for r in new)
         changes.created_win_ids = list(

@@ -25,7 +25,7 @@ from service.domain.sprint_scope import (
     reconcile_scope,
     summarize_scope,
 )
-from service.models import Member, Sprint, Ticket, sprint_tickets, utcnow
+from service.models import DEFAULT_WORKSPACE_ID, Member, Sprint, Ticket, sprint_tickets, utcnow
 from service.models.scope import SprintScopeItem, SprintScopeSource
 from service.models.upsert import insert_ignoring_conflicts
 
@@ -67,7 +67,7 @@ def store_jira_scope(
                 created_at=event.created_at,
             )
         )
-    members = _member_ids(session, people)
+    members = _member_ids(session, people, sprint.workspace_id)
     observed = [dataclasses.replace(o, assignee_id=members.get(refs[o.issue_key] or "")) for o in observed]
     return _store(session, sprint, observed, ScopeSource.JIRA.value, points_field, now or utcnow())
 
@@ -130,20 +130,30 @@ def _entry(row: SprintScopeItem) -> ScopeEntry:
     )
 
 
-def _member_ids(session: Session, people: dict[str, tuple[str | None, str | None]]) -> dict[str, int]:
-    """Members for Jira people (made if new, as the recorder makes them), by Jira account ref."""
+def _member_ids(
+    session: Session, people: dict[str, tuple[str | None, str | None]], workspace_id: int
+) -> dict[str, int]:
+    """The sprint's workspace's members for Jira people (made if new, as the recorder makes them), by ref."""
     if not people:
         return {}
     insert_ignoring_conflicts(
         session,
         cast(Table, Member.__table__),
         [
-            {"jira_account_id": ref, "display_name": name or ref, "email": email, "sharing_opt_out": False}
+            {
+                "workspace_id": workspace_id,
+                "jira_account_id": ref,
+                "display_name": name or ref,
+                "email": email,
+                "sharing_opt_out": False,
+            }
             for ref, (name, email) in sorted(people.items())
         ],
-        ["jira_account_id"],
+        ["workspace_id", "jira_account_id"],
     )
-    query = select(Member.jira_account_id, Member.id).where(Member.jira_account_id.in_(people))
+    query = select(Member.jira_account_id, Member.id).where(
+        Member.workspace_id == workspace_id, Member.jira_account_id.in_(people)
+    )
     return {ref: member_id for ref, member_id in session.execute(query) if ref is not None}
 
 
@@ -170,7 +180,9 @@ def scope_for_sprints(
     from_jira = [
         sid for sid in sprint_ids if sid in origins and origins[sid].source == ScopeSource.JIRA.value
     ]
-    tickets = _tickets_by_key(session, [k for sid in from_jira for k in stored[sid]])
+    tickets = _tickets_by_key(
+        session, [(sprints[sid].workspace_id, k) for sid in from_jira if sid in sprints for k in stored[sid]]
+    )
     observed = _observed_from_tickets(session, [sid for sid in sprint_ids if sid not in from_jira])
     result: dict[int, ScopeSummary] = {}
     for sprint_id in sprint_ids:
@@ -180,7 +192,8 @@ def scope_for_sprints(
         if sprint_id in from_jira:
             changed_ms = int(origins[sprint_id].changed_at.timestamp() * 1000)
             entries = [
-                _fresher(entry, tickets.get(key), changed_ms) for key, entry in stored[sprint_id].items()
+                _fresher(entry, tickets.get((sprint.workspace_id, key)), changed_ms)
+                for key, entry in stored[sprint_id].items()
             ]
             source = ScopeSource.JIRA.value
         else:
@@ -227,16 +240,19 @@ def _fresher(entry: ScopeEntry, ticket: _TicketState | None, changed_ms: int) ->
     )
 
 
-def _tickets_by_key(session: Session, keys: list[str]) -> dict[str, _TicketState]:
-    if not keys:
-        return {}
-    query = select(Ticket.issue_key, Ticket.done, Ticket.done_at, Ticket.points, Ticket.last_event_ms).where(
-        Ticket.issue_key.in_(sorted(set(keys)))
-    )
-    return {
-        key: _TicketState(done, done_at, points, ms)
-        for key, done, done_at, points, ms in session.execute(query)
-    }
+def _tickets_by_key(session: Session, keys: list[tuple[int, str]]) -> dict[tuple[int, str], _TicketState]:
+    """Tickets by (workspace, issue key): an issue key names a ticket only within its workspace."""
+    by_workspace: dict[int, set[str]] = {}
+    for workspace_id, key in keys:
+        by_workspace.setdefault(workspace_id, set()).add(key)
+    found: dict[tuple[int, str], _TicketState] = {}
+    for workspace_id, wanted in sorted(by_workspace.items()):
+        query = select(
+            Ticket.issue_key, Ticket.done, Ticket.done_at, Ticket.points, Ticket.last_event_ms
+        ).where(Ticket.workspace_id == workspace_id, Ticket.issue_key.in_(sorted(wanted)))
+        for key, done, done_at, points, ms in session.execute(query):
+            found[(workspace_id, key)] = _TicketState(done, done_at, points, ms)
+    return found
 
 
 def _observed_from_tickets(session: Session, sprint_ids: Sequence[int]) -> dict[int, list[ObservedIssue]]:
@@ -264,8 +280,13 @@ def _observed_from_tickets(session: Session, sprint_ids: Sequence[int]) -> dict[
     return found
 
 
-def sprint_by_jira_id(session: Session, jira_id: int) -> Sprint | None:
-    return session.scalars(select(Sprint).where(Sprint.jira_id == jira_id)).first()
+def sprint_by_jira_id(
+    session: Session, jira_id: int, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> Sprint | None:
+    """The workspace's sprint Jira numbers ``jira_id`` (each workspace's site numbers its own)."""
+    return session.scalars(
+        select(Sprint).where(Sprint.workspace_id == workspace_id, Sprint.jira_id == jira_id)
+    ).first()
 
 
 def mark_removed_sprint(session: Session, sprint: Sprint, now: datetime | None = None) -> None:

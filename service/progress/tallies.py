@@ -63,7 +63,8 @@ _FIRST_WINS_SQL = f"""
 SELECT st.sprint_id, min(w.occurred_at)
 FROM sprint_tickets AS st
 JOIN tickets AS t ON t.id = st.ticket_id
-JOIN wins AS w ON w.kind = 'ticket' AND w.source = 'jira' AND w.source_key = t.issue_key
+JOIN wins AS w ON w.kind = 'ticket' AND w.source = 'jira' AND w.workspace_id = t.workspace_id
+    AND w.source_key = t.issue_key
 WHERE st.sprint_id = ANY(%(sprints)s::int[]) AND w.team_id = %(team_id)s AND {COUNTED_WINS}
 GROUP BY st.sprint_id
 """
@@ -72,7 +73,8 @@ _WINS_IN_ORDER_SQL = f"""
 SELECT w.id, t.id, w.occurred_at
 FROM sprint_tickets AS st
 JOIN tickets AS t ON t.id = st.ticket_id
-JOIN wins AS w ON w.kind = 'ticket' AND w.source = 'jira' AND w.source_key = t.issue_key
+JOIN wins AS w ON w.kind = 'ticket' AND w.source = 'jira' AND w.workspace_id = t.workspace_id
+    AND w.source_key = t.issue_key
 WHERE st.sprint_id = %(sprint)s AND w.team_id = %(team_id)s AND {COUNTED_WINS}
 ORDER BY w.occurred_at, w.id
 LIMIT %(limit)s OFFSET %(offset)s

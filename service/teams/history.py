@@ -6,6 +6,9 @@ sprints. Engine keys name sprints by Jira's id and never name the team for a mil
 (``service.progress.refs``), so a milestone row moves as it is and the new team's recompute finds it;
 badges and streaks are earned per team and are recomputed on both sides instead.
 
+History never leaves its workspace: a project key or a board id names something only within one (each
+workspace has its own Jira site), and ``to_team`` is a team of that workspace.
+
 Each function returns the teams whose history changed, so the caller can recompute them.
 """
 
@@ -16,31 +19,40 @@ from sqlalchemy.orm import Session
 
 from service.domain.sprints import sprint_win_key
 from service.domain.wins import WinKind, WinSource
-from service.models import Sprint, TeamSource, Ticket, Win, sprint_tickets
+from service.models import Sprint, Team, TeamSource, Ticket, Win, sprint_tickets
 from service.models.progress import SprintTallyRow
 
 _SPRINT_WIN_KINDS = (WinKind.SPRINT_STARTED.value, WinKind.SPRINT_CLOSED.value)
 
 
-def move_project(session: Session, project_key: str, to_team: int) -> set[int]:
-    """Bring the project's tickets (and what follows them) to ``to_team``, from whichever team holds them."""
+def _workspace_of(session: Session, team_id: int, workspace_id: int | None) -> int:
+    if workspace_id is not None:
+        return workspace_id
+    found = session.scalar(select(Team.workspace_id).where(Team.id == team_id))
+    if found is None:
+        raise LookupError(f"no team with id {team_id}")
+    return found
+
+
+def move_project(
+    session: Session, project_key: str, to_team: int, *, workspace_id: int | None = None
+) -> set[int]:
+    """Bring the project's tickets (and what follows them) to ``to_team``, from whichever team holds them.
+
+    ``workspace_id`` is ``to_team``'s (looked up when not given): only that workspace's project moves.
+    """
+    workspace_id = _workspace_of(session, to_team, workspace_id)
+    in_project = (Ticket.workspace_id == workspace_id, Ticket.project_key == project_key)
     from_teams = set(
-        session.scalars(
-            select(Ticket.team_id)
-            .where(Ticket.project_key == project_key, Ticket.team_id != to_team)
-            .distinct()
-        )
+        session.scalars(select(Ticket.team_id).where(*in_project, Ticket.team_id != to_team).distinct())
     )
     if not from_teams:
         return set()
-    moving = (
-        select(Ticket.issue_key)
-        .where(Ticket.project_key == project_key, Ticket.team_id.in_(from_teams))
-        .scalar_subquery()
-    )
+    moving = select(Ticket.issue_key).where(*in_project, Ticket.team_id.in_(from_teams)).scalar_subquery()
     session.execute(
         update(Win)
         .where(
+            Win.workspace_id == workspace_id,
             Win.team_id.in_(from_teams),
             Win.source == WinSource.JIRA.value,
             Win.kind == WinKind.TICKET.value,
@@ -48,16 +60,12 @@ def move_project(session: Session, project_key: str, to_team: int) -> set[int]:
         )
         .values(team_id=to_team)
     )
-    session.execute(
-        update(Ticket)
-        .where(Ticket.project_key == project_key, Ticket.team_id.in_(from_teams))
-        .values(team_id=to_team)
-    )
+    session.execute(update(Ticket).where(*in_project, Ticket.team_id.in_(from_teams)).values(team_id=to_team))
     # The sprints that held the project's tickets go along once nothing of their old team is left in them.
     holding = (
         select(sprint_tickets.c.sprint_id)
         .join(Ticket, Ticket.id == sprint_tickets.c.ticket_id)
-        .where(Ticket.project_key == project_key)
+        .where(*in_project)
     )
     others_left = exists(
         select(sprint_tickets.c.ticket_id)
@@ -69,22 +77,32 @@ def move_project(session: Session, project_key: str, to_team: int) -> set[int]:
             select(Sprint.id).where(Sprint.team_id.in_(from_teams), Sprint.id.in_(holding), ~others_left)
         )
     )
-    _move_sprints(session, sprint_ids, to_team)
+    _move_sprints(session, sprint_ids, to_team, workspace_id)
     return from_teams | {to_team}
 
 
-def move_board(session: Session, board_key: str, to_team: int) -> set[int]:
-    """Bring the board's sprints, their wins and milestones to ``to_team``, from whoever holds them."""
+def move_board(
+    session: Session, board_key: str, to_team: int, *, workspace_id: int | None = None
+) -> set[int]:
+    """Bring the board's sprints, their wins and milestones to ``to_team``, from whoever holds them.
+
+    ``workspace_id`` is ``to_team``'s (looked up when not given): only that workspace's board moves.
+    """
     if not board_key.isdigit():
         return set()
+    workspace_id = _workspace_of(session, to_team, workspace_id)
     rows = session.execute(
-        select(Sprint.id, Sprint.team_id).where(Sprint.board_id == int(board_key), Sprint.team_id != to_team)
+        select(Sprint.id, Sprint.team_id).where(
+            Sprint.workspace_id == workspace_id, Sprint.board_id == int(board_key), Sprint.team_id != to_team
+        )
     ).all()
-    _move_sprints(session, [sprint_id for sprint_id, _ in rows], to_team, move_boards=False)
+    _move_sprints(session, [sprint_id for sprint_id, _ in rows], to_team, workspace_id, move_boards=False)
     return {team_id for _, team_id in rows} | {to_team} if rows else set()
 
 
-def _move_sprints(session: Session, sprint_ids: list[int], to_team: int, *, move_boards: bool = True) -> None:
+def _move_sprints(
+    session: Session, sprint_ids: list[int], to_team: int, workspace_id: int, *, move_boards: bool = True
+) -> None:
     if not sprint_ids:
         return
     moved = session.execute(
@@ -96,6 +114,7 @@ def _move_sprints(session: Session, sprint_ids: list[int], to_team: int, *, move
         session.execute(
             update(Win)
             .where(
+                Win.workspace_id == workspace_id,
                 Win.team_id.in_(from_teams),
                 or_(
                     and_(
@@ -119,19 +138,26 @@ def _move_sprints(session: Session, sprint_ids: list[int], to_team: int, *, move
     session.execute(delete(SprintTallyRow).where(SprintTallyRow.sprint_id.in_(sprint_ids)))
     if move_boards:
         boards = sorted({str(board) for _, _, _, board in moved if board is not None})
-        _move_board_claims(session, boards, from_teams, to_team)
+        _move_board_claims(session, boards, from_teams, to_team, workspace_id)
 
 
-def _move_board_claims(session: Session, boards: list[str], from_teams: set[int], to_team: int) -> None:
+def _move_board_claims(
+    session: Session, boards: list[str], from_teams: set[int], to_team: int, workspace_id: int
+) -> None:
     """A board whose sprints all went over goes with them, so its next sprints are made there too."""
     for board in boards:
         left = session.scalar(
-            select(Sprint.id).where(Sprint.board_id == int(board), Sprint.team_id != to_team).limit(1)
+            select(Sprint.id)
+            .where(
+                Sprint.workspace_id == workspace_id, Sprint.board_id == int(board), Sprint.team_id != to_team
+            )
+            .limit(1)
         )
         if left is None:
             session.execute(
                 update(TeamSource)
                 .where(
+                    TeamSource.workspace_id == workspace_id,
                     TeamSource.kind == TeamSource.BOARD,
                     TeamSource.key == board,
                     TeamSource.team_id.in_(from_teams),

@@ -3,6 +3,9 @@
 Everything here takes a session and plain values (no Slack client): a job asks Slack who someone
 is, then hands what it learnt (anything shaped like a :class:`SlackPerson`) to these functions.
 Writes are keyed by unique constraints, so a retried job finds the rows it made.
+
+A Jira account id (and an email Jira revealed) names a person only within a workspace: each workspace
+has its own Jira site. A Slack user is one person wherever they are looked up (Slack's ids are global).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from sqlalchemy import CompoundSelect, Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from service.domain.replies import NOT_YOUR_JIRA_ACCOUNT, no_jira_person_with_email
-from service.models import Member, Ticket, Win, utcnow
+from service.models import DEFAULT_WORKSPACE_ID, Member, Ticket, Win, utcnow
 from service.models.upsert import insert_ignoring_conflicts
 
 _MEMBERS = cast(Table, Member.__table__)  # typed as any FromClause; the bulk insert needs a Table
@@ -50,15 +53,22 @@ def member_for_slack_user(session: Session, slack_team_id: str, user_id: str) ->
     ).first()
 
 
-def ensure_member(session: Session, slack_team_id: str, profile: SlackPerson) -> Member:
-    """The member behind a Slack user: already linked, matched by the email Jira revealed, or new."""
+def ensure_member(
+    session: Session, slack_team_id: str, profile: SlackPerson, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> Member:
+    """The member behind a Slack user: already linked, matched by the email Jira revealed in the
+    workspace, or new there."""
     member = member_for_slack_user(session, slack_team_id, profile.user_id)
     if member is not None:
         return member
     if profile.email:
         by_email = session.scalars(
             select(Member)
-            .where(func.lower(Member.email) == profile.email.lower(), Member.slack_user_id.is_(None))
+            .where(
+                Member.workspace_id == workspace_id,
+                func.lower(Member.email) == profile.email.lower(),
+                Member.slack_user_id.is_(None),
+            )
             .order_by(Member.id)
         ).first()
         if by_email is not None:
@@ -70,6 +80,7 @@ def ensure_member(session: Session, slack_team_id: str, profile: SlackPerson) ->
         _MEMBERS,
         [
             {
+                "workspace_id": workspace_id,
                 "slack_team_id": slack_team_id,
                 "slack_user_id": profile.user_id,
                 "email": profile.email,
@@ -99,6 +110,7 @@ def link_member(
     jira_account_id: str | None = None,
     email: str | None = None,
     must_match_email: str | None = None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> Linked:
     """Match a Slack user to a Jira person (``/sprintwins link``).
 
@@ -110,11 +122,16 @@ def link_member(
     if wanted is not None and (not wanted or (email is not None and email.strip().lower() != wanted)):
         raise NotYourJiraAccount()
     if jira_account_id:
-        target = session.scalars(select(Member).where(Member.jira_account_id == jira_account_id)).first()
+        target = session.scalars(
+            select(Member).where(
+                Member.workspace_id == workspace_id, Member.jira_account_id == jira_account_id
+            )
+        ).first()
         if wanted is not None and (target is None or (target.email or "").strip().lower() != wanted):
             raise NotYourJiraAccount()
         if target is None:
             target = Member(
+                workspace_id=workspace_id,
                 jira_account_id=jira_account_id,
                 display_name=profile.display_name[:200] or profile.user_id,
                 sharing_opt_out=False,
@@ -125,7 +142,11 @@ def link_member(
         assert email
         target = session.scalars(
             select(Member)
-            .where(func.lower(Member.email) == email.lower(), Member.jira_account_id.is_not(None))
+            .where(
+                Member.workspace_id == workspace_id,
+                func.lower(Member.email) == email.lower(),
+                Member.jira_account_id.is_not(None),
+            )
             .order_by(Member.id)
         ).first()
         if target is None:
@@ -160,24 +181,38 @@ def _merge_slack_only_member(session: Session, current: Member, target: Member) 
     return moved
 
 
-def set_sharing(session: Session, slack_team_id: str, profile: SlackPerson, share: bool) -> Member:
-    member = ensure_member(session, slack_team_id, profile)
+def set_sharing(
+    session: Session,
+    slack_team_id: str,
+    profile: SlackPerson,
+    share: bool,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
+) -> Member:
+    member = ensure_member(session, slack_team_id, profile, workspace_id=workspace_id)
     member.sharing_opt_out = not share
     session.flush()
     return member
 
 
 def members_to_match_by_email(
-    session: Session, limit: int = 200, team_id: int | None = None
+    session: Session,
+    limit: int = 200,
+    team_id: int | None = None,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> list[tuple[int, str]]:
     """Members Jira gave an email but who have no Slack identity yet: (id, email).
 
     With ``team_id``, only people seen in that team (credited with its wins or assigned its
-    tickets), so nobody is matched into a workspace whose channels belong to other teams.
+    tickets), so nobody is matched into a workspace whose channels belong to other teams; without
+    it, the people of ``workspace_id``.
     """
     query = select(Member.id, Member.email).where(Member.email.is_not(None), Member.slack_user_id.is_(None))
     if team_id is not None:
         query = query.where(Member.id.in_(_seen_in_team(team_id)))
+    else:
+        query = query.where(Member.workspace_id == workspace_id)
     rows = session.execute(query.order_by(Member.id).limit(limit))
     return [(member_id, email) for member_id, email in rows if email]
 
@@ -191,16 +226,26 @@ def _seen_in_team(team_id: int) -> CompoundSelect[int | None]:
     )
 
 
-def list_members(session: Session, team_id: int | None = None) -> list[Member]:
-    """Every member by id, or, with ``team_id``, the people seen in that team."""
+def list_members(
+    session: Session, team_id: int | None = None, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> list[Member]:
+    """Every member of the workspace by id, or, with ``team_id``, the people seen in that team."""
     query = select(Member).order_by(Member.id)
     if team_id is not None:
         query = query.where(Member.id.in_(_seen_in_team(team_id)))
+    else:
+        query = query.where(Member.workspace_id == workspace_id)
     return list(session.scalars(query))
 
 
-def member_id_for_jira(session: Session, jira_account_id: str) -> int | None:
-    return session.scalar(select(Member.id).where(Member.jira_account_id == jira_account_id))
+def member_id_for_jira(
+    session: Session, jira_account_id: str, *, workspace_id: int = DEFAULT_WORKSPACE_ID
+) -> int | None:
+    return session.scalar(
+        select(Member.id).where(
+            Member.workspace_id == workspace_id, Member.jira_account_id == jira_account_id
+        )
+    )
 
 
 def attach_slack_identity(session: Session, member_id: int, slack_team_id: str, user_id: str) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy.sql import ColumnElement
 
 from service.domain.json_depth import nests_deeper_than
 from service.domain.wins import WinKind, WinStatus, WinVisibility
-from service.models import Member, Sprint, Ticket, Win, sprint_tickets
+from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 
 MAX_LIMIT = 500
 # Our row ids (members, wins) are 32-bit integer columns: a larger number names no row, and binding
@@ -100,7 +100,7 @@ def team_wins(session: Session, team_id: int, f: WinFilter) -> tuple[list[Win], 
     if f.status:
         query = query.where(Win.status == f.status)
     if f.member:
-        query = query.where(Win.member_id.in_(_member_ids(f.member)))
+        query = query.where(Win.member_id.in_(_member_ids(f.member, team_id)))
     if f.cursor:
         stamp, win_id = decode_cursor(f.cursor)
         query = query.where(or_(Win.occurred_at < stamp, and_(Win.occurred_at == stamp, Win.id < win_id)))
@@ -109,8 +109,9 @@ def team_wins(session: Session, team_id: int, f: WinFilter) -> tuple[list[Win], 
     return rows[: f.limit], next_cursor
 
 
-def _member_ids(ref: str):  # type: ignore[no-untyped-def]
-    """A member is named by our id, their Jira account id, or their Slack user id.
+def _member_ids(ref: str, team_id: int | None = None):  # type: ignore[no-untyped-def]
+    """A member named by our id, their Jira account id, or their Slack user id; with ``team_id``, one
+    of the team's workspace (a Jira account id names a person only within a workspace).
 
     Only people who agreed to be named can be picked out: an opted-out person's wins stay in the
     team's list, anonymous, and no filter tells which ones are theirs.
@@ -119,7 +120,12 @@ def _member_ids(ref: str):  # type: ignore[no-untyped-def]
     # ASCII digits only: "²" and "٣" are digits to str.isdigit() but not numbers to int().
     if ref.isascii() and ref.isdigit() and int(ref) <= MAX_INT32:
         conditions.append(Member.id == int(ref))
-    return select(Member.id).where(or_(*conditions), Member.sharing_opt_out.is_(False))
+    query = select(Member.id).where(or_(*conditions), Member.sharing_opt_out.is_(False))
+    if team_id is None:
+        return query
+    return query.where(
+        Member.workspace_id == select(Team.workspace_id).where(Team.id == team_id).scalar_subquery()
+    )
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,13 @@ def win_row(
     draft: WinDraft,
     *,
     member_id: int | None,
+    workspace_id: int,
     visibility: str = WinVisibility.TEAM,
 ) -> dict[str, Any]:
-    """The ``wins`` row for ``draft``, active; ``(source, source_key, kind)`` is its identity."""
+    """The ``wins`` row for ``draft``, active; ``(source, source_key, kind)`` is its identity within
+    ``workspace_id``, the team's workspace."""
     return {
+        "workspace_id": workspace_id,
         "team_id": team_id,
         "kind": draft.kind.value,
         "status": WinStatus.ACTIVE.value,

@@ -6,6 +6,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import psycopg
 import pytest
@@ -13,10 +14,12 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
+from service.intake import inbox
 from service.intake.inbox import Delivery
 from service.intake.writer import Stored
-from service.models import InboundEvent, InboxState
+from service.models import DEFAULT_WORKSPACE_ID, InboundEvent, InboxState
 from service.web.extensions import runtime_of
+from service.workspaces.registry import create_workspace
 from tests.conftest import AppFactory, load_jira, post_jira
 
 
@@ -147,6 +150,30 @@ def test_the_same_delivery_twice_in_one_group(make_app: AppFactory, backend: str
     assert answers[0].id == answers[2].id != answers[1].id
     again = writer.store(delivery("twice"))
     assert (again.id, again.new) == (answers[0].id, False)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_the_same_delivery_id_from_two_workspaces_is_two_deliveries(
+    make_app: AppFactory, backend: str
+) -> None:
+    """Each workspace's Jira site numbers its own deliveries: an id repeats only within one workspace."""
+    app = make_app(backend)
+    with runtime_of(app).database.transaction() as session:
+        other = create_workspace(session, "other").id
+    writer = runtime_of(app).inbox_writer
+    here, there = delivery("same"), replace(delivery("same"), workspace_id=other)
+    answers = writer.store_group([here, there, there])
+    assert [a.new for a in answers] == [True, True, False]
+    assert answers[0].id != answers[1].id == answers[2].id
+    assert (writer.store(here).id, writer.store(here).new) == (answers[0].id, False)
+    with runtime_of(app).database.sessions() as session:
+        rows = session.execute(select(InboundEvent.id, InboundEvent.workspace_id).order_by(InboundEvent.id))
+        assert [tuple(row) for row in rows] == [(answers[0].id, DEFAULT_WORKSPACE_ID), (answers[1].id, other)]
+        claimed = inbox.claim(session, [], 10)
+        assert [(row.id, row.workspace_id) for row in claimed] == [
+            (answers[0].id, DEFAULT_WORKSPACE_ID),
+            (answers[1].id, other),
+        ]
 
 
 def test_a_stored_timestamp_reads_back_as_utc_on_sqlite(make_app: AppFactory) -> None:

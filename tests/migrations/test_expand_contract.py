@@ -10,10 +10,17 @@ The previous release is the code just before the newest migration was added: tha
 and ``sprintwins worker`` processes, against a PostgreSQL database migrated by today's code. Signed
 deliveries go in through the old server, the old worker records them, and both the old API and
 today's code read the wins back.
+
+A migration that cannot keep that promise says so (``PREVIOUS_RELEASE_MUST_STOP`` in its module, with
+the reason): the upgrade then stops the previous release before migrating. For such a step the test
+plays that upgrade instead: the previous release runs on its own schema with deliveries acknowledged
+but not yet worked, it is stopped, today's code migrates, and today's worker turns every acknowledged
+delivery into exactly one win.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import socket
@@ -61,6 +68,27 @@ def previous_release() -> str:
     return _git("rev-parse", f"{newest}^")
 
 
+def migrations_since(commit: str) -> list[Path]:
+    """The migration files today's tree has that the previous release had not."""
+    before = set(_git("ls-tree", "--name-only", f"{commit}:service/migrations/versions").split())
+    return sorted(
+        path for path in (ROOT / "service/migrations/versions").glob("*.py") if path.name not in before
+    )
+
+
+def declared_stop(commit: str) -> str | None:
+    """Why the previous release must stop before the upgrade, if a newer migration says it must."""
+    for path in migrations_since(commit):
+        spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        reason = getattr(module, "PREVIOUS_RELEASE_MUST_STOP", None)
+        if reason:
+            return f"{path.name}: {reason}"
+    return None
+
+
 @pytest.fixture
 def old_code(tmp_path: Path) -> Path:
     if not (ROOT / ".git").exists():
@@ -91,17 +119,21 @@ def old_code(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def new_schema() -> Iterator[str]:
+def empty_database() -> Iterator[str]:
     name = f"sprintwins_expand_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    database = Database(url)
-    migrate.upgrade(database)  # today's migrations, all of them
-    database.dispose()
-    yield url
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrate_with_todays_code(url: str) -> None:
+    database = Database(url)
+    try:
+        migrate.upgrade(database)  # today's migrations, all of them
+    finally:
+        database.dispose()
 
 
 def _entry_point(tree: Path) -> list[str]:
@@ -142,14 +174,12 @@ def _wait_until_serving(base: str, server: subprocess.Popen[bytes]) -> None:
     raise AssertionError("the previous release's server did not answer /healthz within 60 s")
 
 
-def test_the_previous_release_serves_and_records_on_the_new_schema(
-    old_code: Path, new_schema: str, redis_url: str
-) -> None:
+def _old_env(old_code: Path, database_url: str, redis_url: str) -> dict[str, str]:
     env = {
         **os.environ,
         "PYTHONPATH": str(old_code),
         "SPRINTWINS_ENV": "production",
-        "SPRINTWINS_DATABASE_URL": new_schema,
+        "SPRINTWINS_DATABASE_URL": database_url,
         "SPRINTWINS_REDIS_URL": redis_url,
         "SPRINTWINS_JIRA_WEBHOOK_SECRET": SECRET,
         "SPRINTWINS_API_TOKEN": "expand-contract-token",
@@ -164,42 +194,80 @@ def test_the_previous_release_serves_and_records_on_the_new_schema(
         check=True,
     ).stdout.strip()
     assert imported.startswith(str(old_code)), imported
+    return env
 
+
+def _start_server(command: list[str], env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = _entry_point(old_code)
     server = subprocess.Popen(
         [*command, "serve", "--port", str(port), "--workers", "1", "--threads", "2"],
         env=env,
-        cwd=old_code,
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    try:
-        _wait_until_serving(base, server)
-        for n, key in enumerate(KEYS):
-            payload = issue_payload(
-                "webhook-issue-updated-resolved.json", key=key, timestamp=1_764_000_000_000 + n * 60_000
-            )
-            body = json.dumps(payload).encode()
-            status, answer = _request(
-                f"{base}/webhooks/jira",
-                body,
-                {
-                    "Content-Type": "application/json",
-                    "X-Hub-Signature": signature.sign(SECRET, body),
-                    "X-Atlassian-Webhook-Identifier": f"expand-{key}",
-                },
-            )
-            assert status == 202, answer
-        subprocess.run(
-            [*command, "worker", "--burst"],
-            env=env,
-            cwd=old_code,
-            check=True,
-            timeout=120,
-            capture_output=True,
+    base = f"http://127.0.0.1:{port}"
+    _wait_until_serving(base, server)
+    return server, base
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    _, stderr = server.communicate(timeout=30)
+    assert b"Traceback" not in stderr, stderr.decode(errors="replace")[-2000:]
+
+
+def _deliver(base: str, keys: list[str]) -> None:
+    for n, key in enumerate(keys):
+        payload = issue_payload(
+            "webhook-issue-updated-resolved.json", key=key, timestamp=1_764_000_000_000 + n * 60_000
         )
+        body = json.dumps(payload).encode()
+        status, answer = _request(
+            f"{base}/webhooks/jira",
+            body,
+            {
+                "Content-Type": "application/json",
+                "X-Hub-Signature": signature.sign(SECRET, body),
+                "X-Atlassian-Webhook-Identifier": f"expand-{key}",
+            },
+        )
+        assert status == 202, answer
+
+
+def _work_the_queue(command: list[str], env: dict[str, str], cwd: Path) -> None:
+    subprocess.run(
+        [*command, "worker", "--burst"], env=env, cwd=cwd, check=True, timeout=120, capture_output=True
+    )
+
+
+def _titles_today(url: str) -> list[str]:
+    database = Database(url)
+    try:
+        with database.sessions() as session:
+            return [win.title for win in session.scalars(select(Win).where(Win.status == "active"))]
+    finally:
+        database.dispose()
+
+
+def test_an_upgrade_from_the_previous_release_keeps_every_acknowledged_delivery(
+    old_code: Path, empty_database: str, redis_url: str
+) -> None:
+    """Side by side on the new schema, or, where a migration asks for it, stopped before migrating."""
+    if declared_stop(previous_release()) is None:
+        _side_by_side(old_code, empty_database, redis_url)
+    else:
+        _stopped_before_migrating(old_code, empty_database, redis_url)
+
+
+def _side_by_side(old_code: Path, empty_database: str, redis_url: str) -> None:
+    _migrate_with_todays_code(empty_database)
+    env = _old_env(old_code, empty_database, redis_url)
+    command = _entry_point(old_code)
+    server, base = _start_server(command, env, old_code)
+    try:
+        _deliver(base, KEYS)
+        _work_the_queue(command, env, old_code)
         auth = {"Authorization": "Bearer expand-contract-token"}
         status, teams_body = _request(f"{base}/api/v1/teams", headers=auth)
         assert status == 200, teams_body
@@ -211,15 +279,32 @@ def test_the_previous_release_serves_and_records_on_the_new_schema(
             seen |= {json.dumps(win) for win in json.loads(wins_body)["wins"]}
         assert all(any(key in win for win in seen) for key in KEYS), "the old API lost wins"
     finally:
-        server.terminate()
-        _, stderr = server.communicate(timeout=30)
-    assert b"Traceback" not in stderr, stderr.decode(errors="replace")[-2000:]
+        _stop(server)
 
     # Today's code reads what the previous release wrote.
-    database = Database(new_schema)
-    try:
-        with database.sessions() as session:
-            titles = [win.title for win in session.scalars(select(Win))]
-    finally:
-        database.dispose()
+    titles = _titles_today(empty_database)
     assert all(any(key in title for title in titles) for key in KEYS), titles
+
+
+def _stopped_before_migrating(old_code: Path, empty_database: str, redis_url: str) -> None:
+    env = _old_env(old_code, empty_database, redis_url)
+    command = _entry_point(old_code)
+    subprocess.run(
+        [*command, "db", "upgrade"], env=env, cwd=old_code, check=True, timeout=120, capture_output=True
+    )
+    worked, pending = KEYS[:3], KEYS[3:]
+    server, base = _start_server(command, env, old_code)
+    try:
+        _deliver(base, worked)
+        _work_the_queue(command, env, old_code)
+        _deliver(base, pending)  # acknowledged, still in the inbox when the release stops
+    finally:
+        _stop(server)
+
+    _migrate_with_todays_code(empty_database)
+    today = {**env, "PYTHONPATH": str(ROOT)}
+    _work_the_queue(_entry_point(ROOT), today, ROOT)
+
+    titles = _titles_today(empty_database)
+    for key in KEYS:
+        assert sum(key in title for title in titles) == 1, (key, titles)

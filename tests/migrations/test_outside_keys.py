@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+import sqlalchemy as sa
+from sqlalchemy import select
 
 from service import migrate
 from service.db import Database
-from service.models import Member, Sprint, Team, Win
+from service.models import Base, Member, Sprint, Team, Win
 from service.models.progress import SprintTallyRow
 from tests.migrations.test_migrations import empty_database as empty_database  # the fixture
 
@@ -74,42 +75,77 @@ EXPECTED = [
 ]
 
 
+def insert(model: type[Base]) -> sa.Insert:
+    """An insert into ``model``'s table as release 0010 had it: without the workspace columns added since,
+    which today's models would otherwise fill in with their defaults."""
+    table = model.__table__
+    columns = [c for c in table.columns if c.name != "workspace_id"]
+    return sa.insert(sa.table(table.name, *(sa.column(c.name, c.type) for c in columns)))
+
+
+def as_written(model: type[Base], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with today's defaults for the columns they leave out (every row names every column)."""
+    out = []
+    for row in rows:
+        full = dict(row)
+        for column in model.__table__.columns:
+            if column.name in full or column.name == "workspace_id":
+                continue
+            default = column.default.arg if column.default is not None else None  # type: ignore[attr-defined]
+            full[column.name] = default(None) if callable(default) else default
+        out.append(full)
+    return out
+
+
 def fill_as_release_0010(database: Database) -> None:
     with database.transaction() as session:
         session.execute(
-            insert(Team), [{"id": 1, "slug": "web", "name": "Web", "timezone": "UTC", "rules": {}}]
+            insert(Team),
+            as_written(Team, [{"id": 1, "slug": "web", "name": "Web", "timezone": "UTC", "rules": {}}]),
         )
         session.execute(
             insert(Member),
-            [
-                {"id": 1, "jira_account_id": "acc-ada", "display_name": "Ada"},
-                {"id": 2, "slack_team_id": "T1", "slack_user_id": "U2", "display_name": "Bob"},
-                {"id": 3, "jira_account_id": LONG_ACCOUNT, "display_name": "Cy"},
-            ],
+            as_written(
+                Member,
+                [
+                    {"id": 1, "jira_account_id": "acc-ada", "display_name": "Ada"},
+                    {"id": 2, "slack_team_id": "T1", "slack_user_id": "U2", "display_name": "Bob"},
+                    {"id": 3, "jira_account_id": LONG_ACCOUNT, "display_name": "Cy"},
+                ],
+            ),
         )
         session.execute(
             insert(Sprint),
-            [
-                {"id": 5, "jira_id": 7, "team_id": 1, "name": "Sprint 7", "state": "closed"},
-                {"id": 7, "jira_id": 9, "team_id": 1, "name": "Sprint 9", "state": "closed"},
-            ],
-        )
-        session.execute(
-            insert(Win), [engine_win(i, kind, old, **before) for i, kind, old, _, before, _ in EXPECTED]
+            as_written(
+                Sprint,
+                [
+                    {"id": 5, "jira_id": 7, "team_id": 1, "name": "Sprint 7", "state": "closed"},
+                    {"id": 7, "jira_id": 9, "team_id": 1, "name": "Sprint 9", "state": "closed"},
+                ],
+            ),
         )
         session.execute(
             insert(Win),
-            [{**engine_win(10, "ticket", "TES-1"), "source": "jira"}],
+            as_written(Win, [engine_win(i, kind, old, **before) for i, kind, old, _, before, _ in EXPECTED]),
+        )
+        session.execute(
+            insert(Win),
+            as_written(Win, [{**engine_win(10, "ticket", "TES-1"), "source": "jira"}]),
         )
         session.execute(
             insert(SprintTallyRow),
-            [{"sprint_id": 5, "team_id": 1, "fingerprint": "1|x", "tally": {}, "computed_at": AT}],
+            as_written(
+                SprintTallyRow,
+                [{"sprint_id": 5, "team_id": 1, "fingerprint": "1|x", "tally": {}, "computed_at": AT}],
+            ),
         )
 
 
 def stored(database: Database) -> dict[int, tuple[str, dict[str, Any]]]:
     with database.sessions() as session:
-        return {w.id: (w.source_key, w.details) for w in session.scalars(select(Win))}
+        # Columns, not the model: the schema may be one from before the model's newer columns.
+        rows = session.execute(select(Win.id, Win.source_key, Win.details))
+        return {win_id: (key, details) for win_id, key, details in rows}
 
 
 def test_upgrade_rewrites_every_engine_key_in_place_and_downgrade_restores_them(

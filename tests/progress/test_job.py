@@ -122,7 +122,9 @@ def test_a_reopened_ticket_retracts_what_only_it_earned(progress_app: Flask) -> 
 
 def _empty(app: Flask) -> None:
     from service.models import Base
+    from tests.conftest import restore_default_workspace
 
     with runtime_of(app).database.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
+        restore_default_workspace(connection)
