@@ -16,8 +16,14 @@ from service.progress.save import ProgressChanges, store_result
 
 
 def lock_team(session: Session, team_id: int) -> bool:
-    """Serialise recomputes of one team (Postgres row lock; SQLite has a single writer anyway)."""
-    return session.execute(select(Team.id).where(Team.id == team_id).with_for_update()).first() is not None
+    """Serialise recomputes of one team (Postgres row lock; SQLite has a single writer anyway).
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: the foreign-key checks of rows inserted for the team
+    (tickets, wins) take ``FOR KEY SHARE`` on it, which only ``FOR UPDATE`` blocks, so with it every
+    batch of the team's deliveries waited for a whole recompute.
+    """
+    locked = select(Team.id).where(Team.id == team_id).with_for_update(key_share=True)
+    return session.execute(locked).first() is not None
 
 
 def recompute_team(session: Session, team_id: int, today: date | None = None) -> ProgressChanges:
