@@ -1,6 +1,7 @@
-"""Which teams a dashboard viewer may see: today every team of the install.
+"""Which teams a dashboard viewer may see: the teams of the viewer's workspace.
 
-Workspaces and sign-in will narrow this; every page and the export ask here, so that change is one edit.
+Every page and the export ask here, with the workspace the access check gave the request
+(``service.web.access``), so what a viewer may see is decided in one place.
 """
 
 from __future__ import annotations
@@ -11,15 +12,14 @@ from service.models import Team
 from service.teams import registry
 
 
-def teams_in_view(session: Session) -> list[Team]:
-    return registry.list_teams(session)
+def teams_in_view(session: Session, *, workspace_id: int) -> list[Team]:
+    return registry.list_teams(session, workspace_id=workspace_id)
 
 
-def team_in_view(session: Session, slug: str) -> Team | None:
+def team_in_view(session: Session, slug: str, *, workspace_id: int) -> Team | None:
     """The team named ``slug`` if the viewer may see it; ``None`` both when it does not exist and when it
-    is not theirs, so a page never tells the two apart."""
+    is another workspace's, so a page never tells the two apart."""
     try:
-        team = registry.get_team(session, slug)
+        return registry.get_team(session, slug, workspace_id=workspace_id)
     except registry.TeamError:
         return None
-    return team if team.id in {t.id for t in teams_in_view(session)} else None

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from service.domain.wins import COUNTED_KINDS, WinKind, WinSource, WinStatus
-from service.models import Member, Sprint, Ticket, Win, sprint_tickets
+from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 from service.wins import queries
 
 # The engine's earned wins: the badges wall.
@@ -53,6 +53,11 @@ def counted_between(session: Session, team_id: int, since: datetime, until: date
     return int(session.scalar(query) or 0)
 
 
+def of_teams_workspace(team_id: int) -> ColumnElement[bool]:
+    """Members of the team's own workspace: a person of another one is nobody here, even by id."""
+    return Member.workspace_id == select(Team.workspace_id).where(Team.id == team_id).scalar_subquery()
+
+
 @dataclass(frozen=True)
 class FeedFilter:
     """The feed's filters; ``member_id`` names a person by our id, ``sprint`` a sprint by Jira's id."""
@@ -71,7 +76,9 @@ def _filtered(session: Session, team_id: int, f: FeedFilter) -> Select[Win]:
     if f.member_id is not None:
         # Only people who agreed to be named can be picked out: an opted-out person's wins stay in the
         # team's list, never in a list of theirs.
-        named = select(Member.id).where(Member.id == f.member_id, Member.sharing_opt_out.is_(False))
+        named = select(Member.id).where(
+            Member.id == f.member_id, Member.sharing_opt_out.is_(False), of_teams_workspace(team_id)
+        )
         query = query.where(Win.member_id.in_(named))
     if f.sprint is not None:
         query = query.where(_in_sprint(session, team_id, f.sprint))
@@ -179,6 +186,7 @@ def named_members(session: Session, team_id: int) -> list[Member]:
         select(Member)
         .where(
             Member.sharing_opt_out.is_(False),
+            of_teams_workspace(team_id),
             Member.id.in_(select(Win.member_id).where(*shown_to_team(team_id))),
         )
         .order_by(Member.display_name, Member.id)

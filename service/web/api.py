@@ -1,19 +1,21 @@
-"""The read-only JSON API, over the read models in ``service.wins.queries``.
+"""The JSON API's reads of teams, wins and sprints, over the read models in ``service.wins.queries``.
 
 Every ``/api/v1`` route is declared (``service.web.openapi``): its query and body are pydantic models
 (``api_inputs``), its answers too (``api_models``), and the OpenAPI document is written from them.
+Every route acts inside the caller's workspace (``service.web.access``): another workspace's team is
+"no team", with the same 404 as a slug nobody uses.
 """
 
 from __future__ import annotations
 
-import hmac
-
 from flask import Blueprint, Response, current_app, request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import Team
+from service.models import Member, Team
 from service.progress import sprint_scope
 from service.teams import registry as teams
+from service.web import access
 from service.web.api_inputs import TeamPath, WinsQuery, json_body, validated
 from service.web.api_models import SprintList, SprintOut, TeamList, TeamOut, WinOut, WinsPage
 from service.web.errors import BadInput, json_error
@@ -25,19 +27,9 @@ from service.wins.cheers import cheer_counts
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def require_token() -> tuple[Response, int] | None:
-    token = runtime_of(current_app).settings.api_token
-    if not token:
-        return None
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        return json_error(401, "this API needs 'Authorization: Bearer <SPRINTWINS_API_TOKEN>'")
-    return None
-
-
 def check_path() -> None:
-    """Validate the path's values (slug, sprint id) before any view sees them; after the token check,
-    so a caller without the token learns nothing about what we would accept."""
+    """Validate the path's values (slug, sprint id) before any view sees them; after the access check,
+    so a caller without access learns nothing about what we would accept."""
     if request.view_args:
         path = validated(TeamPath, request.view_args)
         request.view_args.update(path.model_dump(exclude_none=True))
@@ -53,8 +45,8 @@ def check_body() -> None:
 
 
 def guard(blueprint: Blueprint) -> None:
-    """Every /api/v1 blueprint checks the same token, then the same path and body rules, in this order."""
-    blueprint.before_request(require_token)
+    """Every /api/v1 blueprint checks the same access, then the same path and body rules, in this order."""
+    blueprint.before_request(access.require_api_access)
     blueprint.before_request(check_path)
     blueprint.before_request(check_body)
 
@@ -65,9 +57,10 @@ guard(bp)
 @bp.get("/teams")
 @API.validate(resp=answers(HTTP_200=TeamList), tags=["teams"])
 def list_teams() -> TeamList:
-    """Every team."""
+    """Every team of the caller's workspace."""
     with runtime_of(current_app).database.sessions() as session:
-        return TeamList(teams=[TeamOut.of(t) for t in teams.list_teams(session)])
+        found = teams.list_teams(session, workspace_id=access.workspace_id())
+        return TeamList(teams=[TeamOut.of(t) for t in found])
 
 
 @bp.get("/teams/<slug>/wins")
@@ -76,9 +69,12 @@ def team_wins(slug: str, query: WinsQuery) -> WinsPage | tuple[Response, int]:
     """A team's wins, newest first, a page at a time (``next_cursor`` fetches the next one)."""
     win_filter = query.win_filter()
     with runtime_of(current_app).database.sessions() as session:
-        team = _team_or_none(session, slug)
+        team = team_or_none(session, slug)
         if team is None:
-            return json_error(404, f"no team with slug {slug!r}")
+            return no_team(slug)
+        if win_filter.member is not None and not _names_a_member(session, win_filter.member, team):
+            # Someone of another workspace is nobody here: the same empty page as an unknown person.
+            return WinsPage(wins=[], next_cursor=None)
         wins, next_cursor = queries.team_wins(session, team.id, win_filter)
         cheers = cheer_counts(session, [w.id for w in wins])
         return WinsPage(wins=[WinOut.of(w, cheers.get(w.id, 0)) for w in wins], next_cursor=next_cursor)
@@ -89,16 +85,29 @@ def team_wins(slug: str, query: WinsQuery) -> WinsPage | tuple[Response, int]:
 def team_sprints(slug: str) -> SprintList | tuple[Response, int]:
     """A team's sprints with their issue and point totals and their committed and completed scope."""
     with runtime_of(current_app).database.sessions() as session:
-        team = _team_or_none(session, slug)
+        team = team_or_none(session, slug)
         if team is None:
-            return json_error(404, f"no team with slug {slug!r}")
+            return no_team(slug)
         summaries = queries.team_sprints(session, team.id)
         scopes = sprint_scope.scope_for_sprints(session, [s.sprint.id for s in summaries])
         return SprintList(sprints=[SprintOut.of(s, scopes[s.sprint.id]) for s in summaries])
 
 
-def _team_or_none(session: Session, slug: str) -> Team | None:
+def team_or_none(session: Session, slug: str) -> Team | None:
+    """The caller's team of that slug; ``None`` both when no team has it and when another workspace's
+    does, so the answer never tells the two apart."""
     try:
-        return teams.get_team(session, slug)
+        return teams.get_team(session, slug, workspace_id=access.workspace_id())
     except teams.TeamError:
         return None
+
+
+def no_team(slug: str) -> tuple[Response, int]:
+    return json_error(404, f"no team with slug {slug!r}")
+
+
+def _names_a_member(session: Session, ref: str, team: Team) -> bool:
+    """Whether ``ref`` names someone of the team's workspace, read as the wins filter reads it."""
+    named = queries._member_ids(ref)  # the filter's own reading: our id, Jira or Slack user id
+    found = select(Member.id).where(Member.id.in_(named), Member.workspace_id == team.workspace_id)
+    return session.scalar(found.limit(1)) is not None

@@ -4,7 +4,7 @@ document from them, served at ``GET /api/v1/openapi.json``.
 A route takes part by its decorator, ``@API.validate(resp=answers(HTTP_200=...))``, with its query and
 body models as the view's ``query`` and ``json`` parameters. Before the view runs, spectree validates
 them (a refusal is our usual 400 naming the field); after it, it checks the answer against the model
-declared for its status. The token and path checks stay blueprint hooks (``service.web.api.guard``), so
+declared for its status. The access and path checks stay blueprint hooks (``service.web.api.guard``), so
 they run first, and the document declares them: the bearer scheme, and the path parameters' bounds.
 """
 
@@ -46,8 +46,11 @@ API = SpecTree(
     title="Sprint Wins API",
     version="1",
     description=(
-        "Read a team's wins, sprints and streaks; set its rules and challenges. When the server has "
-        "SPRINTWINS_API_TOKEN set, every route needs `Authorization: Bearer <token>`."
+        "Read a team's wins, sprints and streaks; set its rules and challenges. Every route needs "
+        "`Authorization: Bearer <token>` with an API token (`sprintwins token create <workspace>`), "
+        "and answers for that token's workspace only; a read-only token may not write (403). A "
+        "signed-in dashboard session works too. Outside production, requests from the server's own "
+        "machine need no token and act in the default workspace."
     ),
     # Only routes that declare themselves are described (not /healthz, the webhooks or Slack).
     mode="strict",
@@ -56,7 +59,12 @@ API = SpecTree(
         SecurityScheme(
             name="bearer",
             data=SecuritySchemeData(
-                type=SecureType.HTTP, scheme="bearer", description="the server's SPRINTWINS_API_TOKEN"
+                type=SecureType.HTTP,
+                scheme="bearer",
+                description=(
+                    "an API token made by `sprintwins token create <workspace> [--write]`; it reads "
+                    "(and, made with --write, writes) that workspace's teams only"
+                ),
             ),
         )
     ],
@@ -70,15 +78,17 @@ API = SpecTree(
 )
 
 
-def answers(*, with_body: bool = False, **ok: Any) -> Answers:
+def answers(*, with_body: bool = False, writes: bool = False, **ok: Any) -> Answers:
     """The route's success model(s), plus the errors every ``/api/v1`` route can give."""
     errors: dict[str, Any] = {
-        "HTTP_401": (ErrorOut, "the API token is required and was missing or wrong"),
-        "HTTP_404": (ErrorOut, "no such team (or sprint)"),
+        "HTTP_401": (ErrorOut, "an API token is required and was missing, unknown or revoked"),
+        "HTTP_404": (ErrorOut, "no such team (or sprint) in the token's workspace"),
         "HTTP_503": (ErrorOut, "the database or the job queue is down; retry after Retry-After seconds"),
     }
     if with_body:
         errors["HTTP_413"] = (ErrorOut, "the body is larger than the server accepts")
+    if writes:
+        errors["HTTP_403"] = (ErrorOut, "the token (or session) is read-only; this needs read-write")
     return Answers(**ok, **errors)
 
 

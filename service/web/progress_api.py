@@ -1,7 +1,8 @@
 """JSON API of the progress engine: a team's rules, its challenges and its streaks.
 
 Writes store the change and enqueue a recompute of the team (the job the pipeline runs after
-each batch), so the request stays fast whatever the team's history.
+each batch), so the request stays fast whatever the team's history. Every team and person is looked
+up inside the caller's workspace (``service.web.access``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from service.models import Member
 from service.models.progress import StreakStat
 from service.progress import admin as progress_admin
 from service.teams import registry as teams
-from service.web import api
+from service.web import access, api
 from service.web.api_inputs import ChallengeBody, RulesBody, bad_input
 from service.web.api_models import (
     ChallengeList,
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 # an end such as 9999-12-31 would leave no room for the day after it, which every recompute computes.
 
 bp = Blueprint("progress_api", __name__, url_prefix="/api/v1")
-# The same bearer token and path rules as the rest of /api/v1, checked by the same functions.
+# The same access and path rules as the rest of /api/v1, checked by the same functions.
 api.guard(bp)
 
 
@@ -86,32 +87,42 @@ def _raw_body() -> object:
 def get_rules(slug: str) -> RulesOut:
     """The team's rules: those in force, and the ones it stored."""
     with runtime_of(current_app).database.sessions() as session:
-        return RulesOut.model_validate(progress_admin.show_rules(session, slug))
+        return RulesOut.model_validate(
+            progress_admin.show_rules(session, slug, workspace_id=access.workspace_id())
+        )
 
 
 @bp.put("/teams/<slug>/rules")
 @API.validate(
-    json=RulesBody, resp=answers(HTTP_200=RulesOut, with_body=True), tags=["rules"], before=_rules_refused
+    json=RulesBody,
+    resp=answers(HTTP_200=RulesOut, with_body=True, writes=True),
+    tags=["rules"],
+    before=_rules_refused,
 )
 def put_rules(slug: str) -> RulesOut:
     """Replace the team's rules with the body's mapping (keys left out follow the defaults)."""
+    workspace_id = access.workspace_id()
     with runtime_of(current_app).database.transaction() as session:
-        team = teams.get_team(session, slug)
+        team = teams.get_team(session, slug, workspace_id=workspace_id)
         try:
-            progress_admin.replace_rules(session, slug, _raw_body(), recompute=False)
+            progress_admin.replace_rules(
+                session, slug, _raw_body(), recompute=False, workspace_id=workspace_id
+            )
         except TeamRulesError as error:
             raise BadInput("body", "invalid team rules", list(error.problems)) from None
         team_id = team.id
-        shown = RulesOut.model_validate(progress_admin.show_rules(session, slug))
+        shown = RulesOut.model_validate(progress_admin.show_rules(session, slug, workspace_id=workspace_id))
     _recompute_later(team_id)
     return shown
 
 
 def _people(session: Session, member_ids: set[int]) -> dict[int, MemberOut | None]:
-    """Each member as the API shows them: opted-out people anonymous."""
+    """Each member of the caller's workspace as the API shows them: opted-out people anonymous."""
     if not member_ids:
         return {}
-    members = session.scalars(select(Member).where(Member.id.in_(member_ids)))
+    members = session.scalars(
+        select(Member).where(Member.id.in_(member_ids), Member.workspace_id == access.workspace_id())
+    )
     return {m.id: MemberOut.of(m) for m in members}
 
 
@@ -125,23 +136,26 @@ def _challenge_out(row: dict[str, Any], people: dict[int, MemberOut | None]) -> 
 def get_challenges(slug: str) -> ChallengeList:
     """The team's challenges and their progress, oldest first."""
     with runtime_of(current_app).database.sessions() as session:
-        rows = progress_admin.list_challenges(session, slug)
+        rows = progress_admin.list_challenges(session, slug, workspace_id=access.workspace_id())
         people = _people(session, {r["member_id"] for r in rows if r["member_id"] is not None})
         return ChallengeList(challenges=[_challenge_out(r, people) for r in rows])
 
 
 @bp.post("/teams/<slug>/challenges")
-@API.validate(resp=answers(HTTP_201=ChallengeOut, with_body=True), tags=["challenges"])
+@API.validate(resp=answers(HTTP_201=ChallengeOut, with_body=True, writes=True), tags=["challenges"])
 def post_challenge(slug: str, json: ChallengeBody) -> tuple[ChallengeOut, int] | tuple[Response, int]:
     """Set a challenge, such as ``{"spec": "close 5 bugs this week", "member_id": 12}``."""
     member_id = json.member_id
+    workspace_id = access.workspace_id()
     with runtime_of(current_app).database.transaction() as session:
-        team = teams.get_team(session, slug)
+        team = teams.get_team(session, slug, workspace_id=workspace_id)
         try:
-            row = progress_admin.add_challenge(session, slug, json.spec, member_id, recompute=False)
+            row = progress_admin.add_challenge(
+                session, slug, json.spec, member_id, recompute=False, workspace_id=workspace_id
+            )
         except progress_admin.AdminError as error:
-            # Either the member is unknown or the words cannot be read as a challenge (a number out of
-            # range, a date past the calendar): name which.
+            # Either the member is unknown (or another workspace's, which is the same answer) or the
+            # words cannot be read as a challenge (a number out of range, a date past the calendar).
             field = "member_id" if str(error).startswith("no member") else "spec"
             return json_error(400, str(error), field=field, problems=[f'"{field}": {error}'])
         team_id = team.id
@@ -155,7 +169,7 @@ def post_challenge(slug: str, json: ChallengeBody) -> tuple[ChallengeOut, int] |
 def get_streaks(slug: str) -> Streaks:
     """The team's streak and each member's, as of the last recompute; opted-out people unnamed."""
     with runtime_of(current_app).database.sessions() as session:
-        team = teams.get_team(session, slug)
+        team = teams.get_team(session, slug, workspace_id=access.workspace_id())
         rows = list(session.execute(select(StreakStat).where(StreakStat.team_id == team.id)).scalars())
         people = _people(session, {r.member_id for r in rows if r.member_id is not None})
         team_row = next((r for r in rows if r.member_id is None), None)

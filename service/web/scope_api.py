@@ -8,15 +8,14 @@ from sqlalchemy import select
 from service.domain.sprint_scope import ScopeSource
 from service.models import Sprint
 from service.progress import sprint_scope as scope
-from service.teams import registry as teams
-from service.web.api import guard
+from service.web.api import guard, no_team, team_or_none
 from service.web.api_models import SprintScope
 from service.web.errors import json_error
 from service.web.extensions import runtime_of
 from service.web.openapi import API, answers
 
 bp = Blueprint("scope_api", __name__, url_prefix="/api/v1")
-# The same bearer-token and path rules as the rest of /api/v1.
+# The same access and path rules as the rest of /api/v1.
 guard(bp)
 
 
@@ -28,10 +27,9 @@ def sprint_scope(slug: str, sprint_id: int) -> SprintScope | tuple[Response, int
     ``sprint_id`` is Jira's sprint id, as ``id`` in the team's sprint list.
     """
     with runtime_of(current_app).database.sessions() as session:
-        try:
-            team = teams.get_team(session, slug)
-        except teams.TeamError:
-            return json_error(404, f"no team with slug {slug!r}")
+        team = team_or_none(session, slug)  # the caller's workspace's, or "no team"
+        if team is None:
+            return no_team(slug)
         sprint = session.scalars(
             select(Sprint).where(Sprint.team_id == team.id, Sprint.jira_id == sprint_id)
         ).first()

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from service.dashboard import day_counts, overview, scope, summaries
 from service.dashboard import wins as win_reads
 from service.domain import heatmap
-from service.models import Team
+from service.models import DEFAULT_WORKSPACE_ID, Team
 from service.web.extensions import runtime_of
 from tests.conftest import AppFactory
 from tests.dashboard.seed import seed
@@ -28,7 +28,7 @@ def test_day_counts_match_the_moments_binned_by_local_day(make_app: AppFactory, 
     until = datetime.now(UTC) + timedelta(days=1)
     since = until - timedelta(days=60)
     with runtime_of(app).database.sessions() as session:
-        team = scope.teams_in_view(session)[0]
+        team = scope.teams_in_view(session, workspace_id=DEFAULT_WORKSPACE_ID)[0]
         for zone in (ZoneInfo("UTC"), ZoneInfo("Pacific/Kiritimati"), ZoneInfo("America/Los_Angeles")):
             moments = win_reads.counted_moments(session, team.id, since, until)
             expected = heatmap.local_days(moments, zone)
@@ -46,7 +46,7 @@ def test_overview_cards_match_each_teams_card(make_app: AppFactory, backend: str
         # A far-east zone puts the team's "today" on another date than UTC's for half the day.
         session.execute(update(Team).values(timezone="Pacific/Kiritimati"))
     with runtime_of(app).database.sessions() as session:
-        teams = scope.teams_in_view(session)
+        teams = scope.teams_in_view(session, workspace_id=DEFAULT_WORKSPACE_ID)
         now = datetime.now(UTC)
         one_by_one = [summaries.team_card(session, team, now) for team in teams]
         together = overview.team_cards(session, teams, now)

@@ -29,6 +29,7 @@ from tests.standins.slack_api import SlackStandIn
 from tests.web.slack.conftest import BOT_TOKEN, SIGNING_SECRET, command_fields, signed_headers
 
 METRICS_TOKEN = "production-shape-metrics-token"
+API_TOKEN = "production-shape-api-token"  # production's /api/v1 wants a token, even from this machine
 PROJECT = "PROD"
 TEAM = "prod"
 
@@ -111,6 +112,7 @@ def shape_env(postgres_url: str, redis_url: str, standin: SlackStandIn, tmp_path
         "SPRINTWINS_SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SPRINTWINS_SLACK_API_URL": standin.url + "/api/",
         "SPRINTWINS_METRICS_TOKEN": METRICS_TOKEN,
+        "SPRINTWINS_API_TOKEN": API_TOKEN,
         "SPRINTWINS_LOG_FORMAT": "json",
         "SPRINTWINS_LOG_LEVEL": "INFO",
         "SPRINTWINS_LOG_REQUESTS": "true",
@@ -228,7 +230,12 @@ def api_wins(base: str, kind: str) -> Iterator[dict[str, Any]]:
         params: dict[str, str | int] = {"kind": kind, "limit": 500}
         if cursor:
             params["cursor"] = cursor
-        response = requests.get(f"{base}/api/v1/teams/{TEAM}/wins", params=params, timeout=10)
+        response = requests.get(
+            f"{base}/api/v1/teams/{TEAM}/wins",
+            params=params,
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+            timeout=10,
+        )
         if response.status_code == 404:
             return  # the team is made by its first event
         assert response.status_code == 200, response.text

@@ -145,9 +145,11 @@ def test_each_win_counts_the_cheers_on_the_posts_that_celebrated_it(app: Flask) 
     assert wins == {"TES-1": 3, "TES-0": 0}
 
 
-def test_api_token_when_configured(make_app: AppFactory) -> None:
+def test_the_legacy_api_token_when_configured(make_app: AppFactory) -> None:
     app = make_app("sqlite", api_token="t0ken")
     client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "192.0.2.4"  # not this machine
     assert client.get("/api/v1/teams").status_code == 401
     assert client.get("/api/v1/teams", headers={"Authorization": "Bearer t0ken"}).status_code == 200
+    assert client.get("/api/v1/teams", headers={"Authorization": "Bearer t0ke"}).status_code == 401
     assert client.get("/healthz").status_code == 200  # probes need no token

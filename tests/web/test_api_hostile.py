@@ -249,6 +249,7 @@ def test_good_input_still_answers_the_same(hostile_client: FlaskClient) -> None:
 
 def test_without_the_token_a_bad_path_is_401_not_400(make_app: AppFactory) -> None:
     client = make_app("sqlite", api_token="t0ken").test_client()
+    client.environ_base["REMOTE_ADDR"] = "192.0.2.4"  # not this machine
     assert client.get("/api/v1/teams/%00/wins").status_code == 401
     assert client.get("/api/v1/teams/tes/sprints/99999999999999999999/scope").status_code == 401
 

@@ -33,6 +33,13 @@ def test_it_is_openapi_3_1_with_the_bearer_scheme(document: dict[str, Any]) -> N
     assert document["security"] == [{"bearer": []}]
 
 
+def test_writes_declare_the_403_of_a_read_only_token(document: dict[str, Any]) -> None:
+    assert "sprintwins token create" in document["components"]["securitySchemes"]["bearer"]["description"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert ("403" in operation["responses"]) == (method in ("put", "post")), (method, path)
+
+
 def test_only_the_api_is_described(document: dict[str, Any]) -> None:
     assert all(path.startswith("/api/v1/teams") for path in document["paths"])
     assert "/api/v1/openapi.json" not in document["paths"]
@@ -40,7 +47,7 @@ def test_only_the_api_is_described(document: dict[str, Any]) -> None:
 
 def test_the_document_needs_no_token(make_app: AppFactory) -> None:
     """It describes the API and holds no data; the routes it describes still want the token."""
-    client = make_app("sqlite", api_token="t0ken").test_client()
+    client = make_app("sqlite", env="production", api_token="t0ken").test_client()
     assert client.get("/api/v1/openapi.json").status_code == 200
     assert client.get("/api/v1/teams").status_code == 401
 

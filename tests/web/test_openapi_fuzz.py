@@ -53,8 +53,10 @@ def fuzzed_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         url = request.getfixturevalue("postgres_url")
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'sprintwins.db'}"
+    # Production: there a request without a token is refused even from this machine, as the
+    # document's security says; the legacy key acts in the default workspace, where the seed is.
     settings_ = Settings.from_env(
-        {}, env="test", database_url=url, redis_url=None, jira_webhook_secret=SECRET, api_token=TOKEN
+        {}, env="production", database_url=url, redis_url=None, jira_webhook_secret=SECRET, api_token=TOKEN
     )
     app = create_app(settings_)
     database = runtime_of(app).database

@@ -1,25 +1,18 @@
-"""Who may open the dashboard, until sign-in exists: one function, so sign-in replaces one place."""
+"""Who may open the dashboard's pages: the same access as ``/api/v1`` (``service.web.access``).
+
+An API token as a Bearer token, a signed-in session, or, outside production, a request from this
+machine (the demo opens straight onto the dashboard). Pages only read, so read access is enough.
+"""
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
+from flask import render_template
 
-from flask import Request
-
-from service.settings import Settings
+from service.web.access import Refusal, admit
 
 
-def may_view(settings: Settings, request: Request) -> bool:
-    """The API token as a Bearer token opens the pages anywhere; outside production, so does a request
-    from this machine (the demo opens straight onto the dashboard). Everything else needs sign-in."""
-    token = settings.api_token
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if token and given and hmac.compare_digest(given.encode(), token.encode()):
-        return True
-    if settings.production:
-        return False
-    try:
-        return ipaddress.ip_address(request.remote_addr or "").is_loopback
-    except ValueError:
-        return False
+def require_page_access() -> tuple[str, int] | None:
+    """The pages' guard: the sign-in page with a 401 when the request has no access."""
+    if isinstance(admit(), Refusal):
+        return render_template("dashboard/signin_required.html"), 401
+    return None

@@ -16,17 +16,17 @@ from flask import Blueprint, Response, current_app, request
 from service.dashboard import scope
 from service.dashboard import sprints as sprint_reads
 from service.dashboard import wins as win_reads
-from service.web import api
+from service.web import access, api
 from service.web.api_inputs import validated
 from service.web.api_models import ExportOut, WinOut
 from service.web.dashboard.inputs import ExportFormat, ExportQuery
-from service.web.errors import BadInput, json_error
+from service.web.errors import BadInput
 from service.web.extensions import runtime_of
 from service.web.openapi import API, answers
 from service.wins.cheers import cheer_counts
 
 bp = Blueprint("dashboard_export", __name__, url_prefix="/api/v1")
-# The same bearer token and path rules as the rest of /api/v1.
+# The same access and path rules as the rest of /api/v1.
 api.guard(bp)
 
 CSV_COLUMNS = (
@@ -75,9 +75,9 @@ def export_wins(slug: str) -> Response | tuple[Response, int]:
     # the same model already, and the document declares both answers (service.web.openapi).
     query = validated(ExportQuery, request.args.to_dict(flat=False))
     with runtime_of(current_app).database.sessions() as session:
-        team = scope.team_in_view(session, slug)
+        team = scope.team_in_view(session, slug, workspace_id=access.workspace_id())
         if team is None:
-            return json_error(404, f"no team with slug {slug!r}")
+            return api.no_team(slug)
         if query.sprint is not None and sprint_reads.team_sprint(session, team.id, query.sprint) is None:
             raise BadInput("sprint", f"sprint: team {slug!r} has no sprint {query.sprint}")
         wanted = win_reads.FeedFilter(sprint=query.sprint)
