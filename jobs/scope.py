@@ -1,5 +1,8 @@
 """Keep a sprint's scope current: fetched from Jira REST when configured, inferred from events otherwise.
 
+"Configured" is per workspace (``rest_site_for_workspace``): the REST credentials of the workspace's
+Jira site, or for the implicit workspace the deployment-wide ``SPRINTWINS_JIRA_*`` settings.
+
 The hook (wired by the pipeline): when a ``sprint_started``/``sprint_updated`` event is recorded, or
 an issue moves into or out of a sprint, call ``request_scope_refresh([sprint jira id, ...])``. Its job
 id is unique per sprint per minute, so a burst of moves costs one refresh.
@@ -21,13 +24,16 @@ from jira import JIRA, JIRAError
 from sqlalchemy.orm import Session
 
 from integrations.jira import rest
+from integrations.slack.installation import TokenCipher
 from jobs import runtime
 from jobs.queue import JobQueue
 from service.db import Database
 from service.domain.events import DomainEvent, IssueChanged, SprintAction, SprintChanged
-from service.models import Sprint
+from service.models import DEFAULT_WORKSPACE_ID, Sprint
 from service.progress import points_field as points_fields
 from service.progress import sprint_scope as scope
+from service.settings import Settings
+from service.workspaces import jira_sites
 
 log = logging.getLogger(__name__)
 
@@ -55,37 +61,51 @@ def scope_refresh_targets(events: Iterable[DomainEvent]) -> set[int]:
 _SCOPE_ACTIONS = frozenset({SprintAction.STARTED, SprintAction.UPDATED})
 
 
-def scope_job_id(sprint_jira_id: int, now: float) -> str:
-    return f"scope-refresh-{sprint_jira_id}-{int(now // 60)}"
+def scope_job_id(sprint_jira_id: int, now: float, workspace_id: int = DEFAULT_WORKSPACE_ID) -> str:
+    # Each workspace's Jira site numbers its own sprints: sprint 12 of two workspaces is two jobs.
+    where = "" if workspace_id == DEFAULT_WORKSPACE_ID else f"w{workspace_id}-"
+    return f"scope-refresh-{where}{sprint_jira_id}-{int(now // 60)}"
 
 
 def request_scope_refresh(
-    sprint_jira_ids: Iterable[int], queue: JobQueue | None = None, now: float | None = None
+    sprint_jira_ids: Iterable[int],
+    queue: JobQueue | None = None,
+    now: float | None = None,
+    *,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> list[int]:
-    """Enqueue a refresh for each sprint unless one was requested this minute; returns those enqueued."""
+    """Enqueue a refresh for each sprint unless one was requested this minute; returns those enqueued.
+
+    The sprints are ``workspace_id``'s: Jira ids are only unique within one site.
+    """
     queue = queue or runtime.current().queue
     stamp = time.time() if now is None else now
+    # The implicit workspace's jobs keep their one argument, as jobs queued before workspaces did.
+    extra = () if workspace_id == DEFAULT_WORKSPACE_ID else (workspace_id,)
     return [
         sprint_id
         for sprint_id in sorted(set(sprint_jira_ids))
-        if queue.enqueue_unique(refresh_sprint_scope, sprint_id, job_id=scope_job_id(sprint_id, stamp))
+        if queue.enqueue_unique(
+            refresh_sprint_scope, sprint_id, *extra, job_id=scope_job_id(sprint_id, stamp, workspace_id)
+        )
     ]
 
 
-def refresh_sprint_scope(sprint_jira_id: int) -> dict[str, Any]:
+def refresh_sprint_scope(sprint_jira_id: int, workspace_id: int = DEFAULT_WORKSPACE_ID) -> dict[str, Any]:
     """Fetch and store one sprint's scope. Idempotent: a refresh that finds nothing new writes nothing.
 
-    Takes the sprint's Jira id (a primitive, for RQ's JSON serializer). Without Jira credentials
-    the scope is inferred from the tickets the webhooks put in the sprint, and says so.
+    Takes the sprint's Jira id and its workspace (primitives, for RQ's JSON serializer). Jira is
+    read with the workspace's own credentials (``rest_site_for_workspace``); without any, the scope
+    is inferred from the tickets the webhooks put in the sprint, and says so.
     """
     rt = runtime.current()
     with rt.database.sessions() as session:
-        sprint = scope.sprint_by_jira_id(session, sprint_jira_id)
-        board_id = sprint.board_id if sprint is not None else None
-    if sprint is None:
-        # The sprint is not ours (yet): its first event will make it and ask again.
-        return {"sprint": sprint_jira_id, "status": "unknown sprint"}
-    site = rest.site_from_settings(rt.settings)
+        sprint = scope.sprint_by_jira_id(session, sprint_jira_id, workspace_id=workspace_id)
+        if sprint is None:
+            # The sprint is not ours (yet): its first event will make it and ask again.
+            return {"sprint": sprint_jira_id, "status": "unknown sprint"}
+        board_id = sprint.board_id
+        site = rest_site_for_workspace(session, rt.settings, workspace_id)
     if site is None:
         with rt.database.transaction() as session:
             result = scope.store_events_scope(session, _reloaded(session, sprint.id))
@@ -108,6 +128,22 @@ def refresh_sprint_scope(sprint_jira_id: int) -> dict[str, Any]:
     with rt.database.transaction() as session:
         result = store_fetched_scope(session, _reloaded(session, sprint.id), fetched)
     return {"sprint": sprint_jira_id, "status": "stored", **asdict(result)}
+
+
+def rest_site_for_workspace(session: Session, settings: Settings, workspace_id: int) -> rest.JiraSite | None:
+    """Where a workspace's REST reads (sprint scope, backfill) go; None: scope is inferred from events.
+
+    The workspace's Jira site with REST credentials comes first (the oldest, if several have some).
+    The deployment-wide ``SPRINTWINS_JIRA_*`` settings are the implicit workspace's alone: any other
+    workspace reading through them would read another organisation's Jira with its account.
+    """
+    key = settings.token_encryption_key
+    credentials = jira_sites.rest_credentials(session, workspace_id, TokenCipher(key) if key else None)
+    if credentials is not None:
+        return rest.site_with_credentials(
+            settings, credentials.base_url, email=credentials.email, token=credentials.token
+        )
+    return rest.site_from_settings(settings) if workspace_id == DEFAULT_WORKSPACE_ID else None
 
 
 def _reloaded(session: Session, sprint_id: int) -> Sprint:

@@ -54,8 +54,8 @@ class JiraSite:
     """Where and how to reach Jira, from settings; ``site`` keys per-site caches."""
 
     url: str
-    basic_auth: tuple[str, str] | None
-    token_auth: str | None
+    basic_auth: tuple[str, str] | None = dataclasses.field(repr=False)  # secrets: never in a log line
+    token_auth: str | None = dataclasses.field(repr=False)
     max_retries: int
     max_retry_delay_s: int
     timeout_s: float
@@ -90,6 +90,22 @@ def site_from_settings(settings: Settings) -> JiraSite | None:
         url=settings.jira_url.rstrip("/"),
         basic_auth=basic,
         token_auth=token,
+        max_retries=settings.jira_max_retries,
+        max_retry_delay_s=settings.jira_max_retry_delay_seconds,
+        timeout_s=settings.jira_timeout_seconds,
+    )
+
+
+def site_with_credentials(settings: Settings, url: str, *, email: str | None, token: str) -> JiraSite:
+    """A stored Jira site's REST access (``sprintwins jira add``), with the deployment's retry bounds.
+
+    With an email, the token is a Cloud API token (basic auth); alone, a Server/Data Center personal
+    access token (bearer), as with the settings.
+    """
+    return JiraSite(
+        url=url.rstrip("/"),
+        basic_auth=(email, token) if email else None,
+        token_auth=None if email else token,
         max_retries=settings.jira_max_retries,
         max_retry_delay_s=settings.jira_max_retry_delay_seconds,
         timeout_s=settings.jira_timeout_seconds,
