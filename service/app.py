@@ -51,4 +51,7 @@ def create_app(settings: Settings | None = None, *, install_runtime: bool = True
     from service.web.slack import routes as slack_web
 
     slack_web.init_app(app, rt)  # the Bolt app (auth.test at build time) and /slack/* routes
+    from service.web import signin
+
+    signin.init_app(app)  # Sign in with Slack (/auth/*), the session cookie and its CSRF token
     return app

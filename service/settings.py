@@ -75,7 +75,10 @@ class Settings:
     drain_request_interval_ms: int = _setting(
         50, "A web process asks for a drain job at most this often (0 to 5000; 0: after every delivery)."
     )
-    api_token: str | None = _secret("When set, `/api/v1` wants `Authorization: Bearer <token>`.")
+    api_token: str | None = _secret(
+        "Legacy: a read-write Bearer key for the default workspace's `/api/v1` and dashboard. Prefer "
+        "`sprintwins token create` (a token per workspace, read-only or read-write)."
+    )
     bench_endpoints: bool = _setting(
         False, "Mounts `POST /_bench/noop`, the benchmarks' baseline. Never in production."
     )
@@ -93,7 +96,8 @@ class Settings:
     slack_client_secret: str | None = _secret("Multi-workspace mode: the OAuth client secret.")
     slack_api_url: str | None = _setting(None, "Another Slack Web API base URL (tests use a local stand-in).")
     token_encryption_key: str | None = _secret(
-        "Fernet key that encrypts stored bot tokens (multi-workspace mode); changing it needs reinstalls."
+        "Fernet key that encrypts stored Slack bot tokens (multi-workspace mode) and Jira sites' secrets "
+        "and credentials; changing it needs reinstalls and new site secrets."
     )
     # -- more settings (one block per area) --
     # Jira REST limits: the library retries 429/503 this many times, sleeping at most this long.
@@ -119,6 +123,15 @@ class Settings:
             "doc": "Days a processed Jira webhook keeps its raw body; then the body is emptied "
             "(the row stays, so a redelivery is still recognised). Pending and failed ones are kept."
         },
+    )
+    # Sign in with Slack (service/web/signin.py): on when the Slack client id and secret are set.
+    session_secret: str | None = _secret(
+        "Signs the sign-in cookie; required in production when Sign in with Slack is on (the Slack "
+        "client id and secret are set). Changing it signs everyone out."
+    )
+    slack_oidc_jwks_url: str = _setting(
+        "https://slack.com/openid/connect/keys",
+        "Where Slack publishes the keys that sign Sign in with Slack's id tokens (tests use a stand-in).",
     )
 
     @property

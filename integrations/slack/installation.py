@@ -66,7 +66,9 @@ class TokenCipher:
             return self._fernet.decrypt(stored.encode()).decode()
         except InvalidToken:
             # A rotated key or a row written in clear: treat as no token rather than leak or crash.
-            log.error("a stored Slack token could not be decrypted with the configured key")
+            log.error(
+                "a stored Slack token or Jira site secret could not be decrypted with the configured key"
+            )
             return None
 
 
@@ -145,8 +147,12 @@ def _copy(entity: _T) -> _T:
 
 
 def oauth_enabled(settings: Settings) -> bool:
-    """Multi-workspace mode: the app's client id and secret are set."""
-    return bool(settings.slack_client_id and settings.slack_client_secret)
+    """Multi-workspace mode: the app's client id and secret are set, and no single bot token is.
+
+    A single-workspace install (a bot token) may set the client id and secret too, for Sign in with
+    Slack alone: that must not turn its Slack side into OAuth installs.
+    """
+    return bool(settings.slack_client_id and settings.slack_client_secret and not settings.slack_bot_token)
 
 
 def slack_enabled(settings: Settings) -> bool:
