@@ -23,6 +23,7 @@ from service.domain.schedule import Period
 from service.models import Team, utcnow
 from service.models.digests import DigestKind
 from service.models.slack import ChannelLink
+from service.slack import workspaces
 
 __all__ = [
     "DigestInProgress",
@@ -81,7 +82,12 @@ def post_digest(
     with rt.database.transaction() as session:
         link = session.get(ChannelLink, link_id)
         team = session.get(Team, team_id)
-        if link is None or team is None or link.team_id != team_id:
+        if (
+            link is None
+            or team is None
+            or link.team_id != team_id
+            or not workspaces.link_row_in_team_workspace(session, link)
+        ):
             return {"state": "unlinked"}
         row = stored.ensure_digest(
             session,

@@ -14,7 +14,7 @@ from integrations.slack import replies
 from integrations.slack.profiles import SlackProfile, fetch_profile
 from integrations.slack.roles import SlackPerson, fetch_person
 from jobs import runtime
-from jobs.slack_people import match_members_by_email, profiles_of_unknown, slack_client
+from jobs.slack_people import match_members_by_email, profiles_of_unknown, slack_client, workspace_of
 from jobs.slack_wins import request_progress
 from service.domain import replies as texts
 from service.domain.commands import (
@@ -56,6 +56,14 @@ class WorkspaceUser:
         self.slack_team_id, self.enterprise_id, self.user_id = slack_team_id, enterprise_id, user_id
         self._person: SlackPerson | None = None
         self._is_admin: bool | None = None
+        self._workspace_id: int | None = None
+
+    @property
+    def workspace_id(self) -> int:
+        """The workspace their commands act in (asked once)."""
+        if self._workspace_id is None:
+            self._workspace_id = workspace_of(self.slack_team_id, self.enterprise_id)
+        return self._workspace_id
 
     @property
     def slack_said(self) -> SlackPerson:
@@ -118,20 +126,33 @@ def handle_sprintwins_command(
         elif isinstance(command, DigestCommand):
             with rt.database.transaction() as session:
                 link_row = channels.set_schedule(
-                    session, slack_team_id, channel_id, format_schedule(command.schedule)
+                    session,
+                    slack_team_id,
+                    channel_id,
+                    format_schedule(command.schedule),
+                    workspace_id=asker.workspace_id,
                 )
                 reply = texts.schedule_confirmation(link_row.schedule, link_row.timezone)
         elif isinstance(command, TimezoneCommand):
             with rt.database.transaction() as session:
-                channels.set_channel_timezone(session, slack_team_id, channel_id, command.tz_name)
+                channels.set_channel_timezone(
+                    session, slack_team_id, channel_id, command.tz_name, workspace_id=asker.workspace_id
+                )
             reply = texts.timezone_set(command.tz_name)
         elif isinstance(command, LinkCommand):
             reply = _link(asker, command)
         elif isinstance(command, ChallengeCommand):
-            reply = _challenge(slack_team_id, enterprise_id, channel_id, user_id, command.spec)
+            reply = _challenge(asker, channel_id, command.spec)
         elif isinstance(command, LiveCommand):
             with rt.database.transaction() as session:
-                celebrations.set_live_mode(session, slack_team_id, channel_id, command.mode, now=utcnow())
+                celebrations.set_live_mode(
+                    session,
+                    slack_team_id,
+                    channel_id,
+                    command.mode,
+                    now=utcnow(),
+                    workspace_id=asker.workspace_id,
+                )
             reply = live_confirmation(command.mode)
         elif isinstance(command, AdminCommand):
             reply = _admin(asker, command)
@@ -171,6 +192,7 @@ def _connect(asker: WorkspaceUser, channel_id: str, team: str) -> str:
             team_name=team,
             linked_by_user_id=linker.user_id,
             linker_tz=linker.tz,
+            workspace_id=asker.workspace_id,
         )
         reply = texts.connected(
             connected.team.name, connected.previous_team, connected.link.schedule, connected.link.timezone
@@ -179,17 +201,26 @@ def _connect(asker: WorkspaceUser, channel_id: str, team: str) -> str:
     return reply
 
 
-def _challenge(
-    slack_team_id: str, enterprise_id: str | None, channel_id: str, user_id: str, spec: str
-) -> str:
+def _challenge(asker: WorkspaceUser, channel_id: str, spec: str) -> str:
     """A team challenge, or with a leading ``me`` one for the person who asked."""
     rt = runtime.current()
+    slack_team_id, workspace_id = asker.slack_team_id, asker.workspace_id
     personal, text = challenge_text(spec)
-    profile = profiles_of_unknown(slack_team_id, enterprise_id, [user_id])[user_id] if personal else None
+    profile = (
+        profiles_of_unknown(slack_team_id, asker.enterprise_id, [asker.user_id])[asker.user_id]
+        if personal
+        else None
+    )
     with rt.database.transaction() as session:
-        team = channels.linked_team(session, slack_team_id, channel_id)
-        member_id = members.ensure_member(session, slack_team_id, profile).id if profile else None
-        challenge = progress_admin.add_challenge(session, team.slug, text, member_id, recompute=False)
+        team = channels.linked_team(session, slack_team_id, channel_id, workspace_id=workspace_id)
+        member_id = (
+            members.ensure_member(session, slack_team_id, profile, workspace_id=workspace_id).id
+            if profile
+            else None
+        )
+        challenge = progress_admin.add_challenge(
+            session, team.slug, text, member_id, recompute=False, workspace_id=workspace_id
+        )
         team_id = team.id
     request_progress(rt, team_id)  # progress so far is counted from the wins already recorded
     return texts.challenge_started(personal, str(challenge["title"]), challenge["ends_on"])
@@ -213,6 +244,7 @@ def _link(asker: WorkspaceUser, command: LinkCommand) -> str:
             jira_account_id=command.jira_account_id,
             email=command.email,
             must_match_email=must_match_email,
+            workspace_id=asker.workspace_id,
         )
         jira_ref = linked.member.jira_account_id or command.email or ""
     return texts.member_linked(command.slack_user_id, jira_ref, linked.merged_wins)

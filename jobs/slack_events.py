@@ -1,6 +1,8 @@
-"""Events API work: reactions on our posts become cheers; uninstalls and revoked tokens are forgotten.
+"""Events API work: reactions on our posts become cheers; uninstalls and revoked tokens are forgotten;
+an org-wide install makes the workspaces it covers.
 
-Safe to run twice: cheers are keyed by (win, user, reaction), and deleting a token twice is a no-op.
+Safe to run twice: cheers are keyed by (win, user, reaction), deleting a token twice is a no-op, and
+a Slack team's workspace is found before it is made.
 """
 
 from __future__ import annotations
@@ -10,8 +12,14 @@ from typing import Any
 
 from integrations.slack.installation import build_installation_store, oauth_enabled
 from jobs import runtime
+from jobs.slack_people import slack_client
 from service.slack import channels, roles
 from service.wins.cheers import record_cheer
+from service.workspaces.registry import workspace_for_slack
+
+# auth.teams.list pages; an org has at most a few thousand workspaces.
+_TEAMS_PAGE_SIZE = 200
+_TEAMS_MAX_PAGES = 50
 
 log = logging.getLogger(__name__)
 
@@ -59,3 +67,24 @@ def revoke_tokens(
         store.delete_installation(enterprise_id=enterprise_id, team_id=slack_team_id, user_id=user_id)
     if bot:
         store.delete_bot(enterprise_id=enterprise_id, team_id=slack_team_id)
+
+
+def record_org_workspaces(enterprise_id: str) -> int:
+    """An org-wide Enterprise Grid install: make (or find) the workspace of every Slack team it covers.
+
+    Returns how many teams Slack listed. Each one would otherwise be made on its first request.
+    """
+    rt = runtime.current()
+    client = slack_client(None, enterprise_id)
+    team_ids: list[str] = []
+    cursor: str | None = None
+    for _ in range(_TEAMS_MAX_PAGES):
+        page = client.auth_teams_list(limit=_TEAMS_PAGE_SIZE, cursor=cursor)
+        team_ids += [str(team["id"]) for team in page.get("teams") or [] if team.get("id")]
+        cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            break
+    with rt.database.transaction() as session:
+        for team_id in team_ids:
+            workspace_for_slack(session, team_id, enterprise_id)
+    return len(team_ids)

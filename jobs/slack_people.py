@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError
 
-from integrations.slack.installation import SlackNotInstalled, client_for_team
+from integrations.slack.installation import SlackNotInstalled, client_for_team, oauth_enabled
 from integrations.slack.profiles import SlackProfile, fetch_profile, person_with_email
 from jobs import runtime
 from jobs.queue import JobQueue
 from service.slack import channels
+from service.slack.workspaces import workspace_id_for_slack
 from service.teams import members
 
 EMAIL_MATCH_INTERVAL_S = 600
@@ -20,6 +22,19 @@ def slack_client(slack_team_id: str | None, enterprise_id: str | None) -> WebCli
     """Our bot's client in the workspace; raises SlackNotInstalled when there is no token for it."""
     rt = runtime.current()
     return client_for_team(rt.settings, rt.database.engine, slack_team_id, enterprise_id)
+
+
+def workspace_of(slack_team_id: str, enterprise_id: str | None) -> int:
+    """The workspace a Slack request acts in: the implicit one with a bot token, else the Slack team's own."""
+    rt = runtime.current()
+    multi = oauth_enabled(rt.settings)
+    try:
+        with rt.database.transaction() as session:
+            return workspace_id_for_slack(session, slack_team_id, enterprise_id, multi_workspace=multi)
+    except IntegrityError:
+        # Two first requests of a new Slack team raced to make its workspace: the other one won.
+        with rt.database.transaction() as session:
+            return workspace_id_for_slack(session, slack_team_id, enterprise_id, multi_workspace=multi)
 
 
 def profiles_of_unknown(
@@ -75,8 +90,9 @@ def match_members_by_email(
         client = slack_client(slack_team_id, enterprise_id)
     except SlackNotInstalled:
         return 0
+    workspace_id = workspace_of(slack_team_id, enterprise_id)
     with rt.database.sessions() as session:
-        candidates = members.members_to_match_by_email(session, team_id=team_id)
+        candidates = members.members_to_match_by_email(session, team_id=team_id, workspace_id=workspace_id)
     linked = 0
     for member_id, email in candidates:
         user_id = person_with_email(client, email)

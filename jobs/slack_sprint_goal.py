@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from integrations.slack import poster
 from integrations.slack.profiles import SlackProfile
 from jobs import runtime
-from jobs.slack_people import profiles_of_unknown, slack_client
+from jobs.slack_people import profiles_of_unknown, slack_client, workspace_of
 from jobs.slack_wins import request_progress
 from service.digests import sprint_goal
 from service.domain import replies as texts
@@ -32,10 +32,13 @@ def confirm_sprint_goal(
     Returns the answer (mrkdwn). Safe to run twice: the first confirmation stands.
     """
     rt = runtime.current()
+    workspace_id = workspace_of(slack_team_id, enterprise_id)
     client = slack_client(slack_team_id, enterprise_id)
     profile = profiles_of_unknown(slack_team_id, enterprise_id, [user_id], client)[user_id]
     with rt.database.transaction() as session:
-        reply, confirmed_team_id = _record_goal(session, slack_team_id, channel_id, profile, sprint_value)
+        reply, confirmed_team_id = _record_goal(
+            session, workspace_id, slack_team_id, channel_id, profile, sprint_value
+        )
     if confirmed_team_id is not None:
         request_progress(rt, confirmed_team_id)  # the engine turns the confirmation into the milestone
     poster.post_ephemeral(client, channel_id, user_id, reply)
@@ -43,18 +46,26 @@ def confirm_sprint_goal(
 
 
 def _record_goal(
-    session: Session, slack_team_id: str, channel_id: str, profile: SlackProfile, sprint_value: str
+    session: Session,
+    workspace_id: int,
+    slack_team_id: str,
+    channel_id: str,
+    profile: SlackProfile,
+    sprint_value: str,
 ) -> tuple[str, int | None]:
     """The answer for the clicker, and the sprint's team id when its goal is (now) confirmed."""
     sprint_id = button_sprint_id(sprint_value)
     found = sprint_goal.goal_confirmation(session, sprint_id) if sprint_id is not None else None
     if found is None:
         return texts.SPRINT_NOT_FOUND, None
-    link_row = channels.channel_link(session, slack_team_id, channel_id)
-    if link_row is None or link_row.team_id != found.team_id:
+    try:
+        linked = channels.linked_team(session, slack_team_id, channel_id, workspace_id=workspace_id)
+    except channels.ChannelNotLinked:
+        linked = None
+    if linked is None or linked.id != found.team_id:
         # The value arrives signed, but only the team's own channels may speak for its sprint.
         return texts.SPRINT_OF_ANOTHER_TEAM, None
-    member = members.ensure_member(session, slack_team_id, profile)
+    member = members.ensure_member(session, slack_team_id, profile, workspace_id=workspace_id)
     try:
         recorded = sprint_goal.confirm_sprint_goal(session, found.sprint_id, member.id, datetime.now(UTC))
     except sprint_goal.SprintNotClosed as error:

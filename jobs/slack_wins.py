@@ -16,7 +16,7 @@ from jobs import runtime
 from jobs.progress import request_progress_update
 from jobs.queue import QueueUnavailable
 from jobs.runtime import Runtime
-from jobs.slack_people import profiles_of_unknown, slack_client
+from jobs.slack_people import profiles_of_unknown, slack_client, workspace_of
 from service.domain import replies as texts
 from service.domain.commands import CommandError, KudosWin, parse_win
 from service.domain.mrkdwn import escape_mrkdwn
@@ -47,9 +47,10 @@ def handle_win_command(
     except CommandError as error:
         replies.respond(rt.settings, response_url, error.mrkdwn)
         return error.mrkdwn
+    workspace_id = workspace_of(slack_team_id, enterprise_id)
     with rt.database.sessions() as session:
         try:
-            channels.linked_team(session, slack_team_id, channel_id)
+            channels.linked_team(session, slack_team_id, channel_id, workspace_id=workspace_id)
         except LinkError as error:
             reply = escape_mrkdwn(str(error))
             replies.respond(rt.settings, response_url, reply)
@@ -62,8 +63,8 @@ def handle_win_command(
     key = trigger_id or _fallback_key(slack_team_id, channel_id, user_id, text)
     now = datetime.now(UTC)
     with rt.database.transaction() as session:
-        team = channels.linked_team(session, slack_team_id, channel_id)
-        sender = members.ensure_member(session, slack_team_id, profiles[user_id])
+        team = channels.linked_team(session, slack_team_id, channel_id, workspace_id=workspace_id)
+        sender = members.ensure_member(session, slack_team_id, profiles[user_id], workspace_id=workspace_id)
         details: dict[str, Any] = {"slack_channel": channel_id, "slack_user_id": user_id}
         if not recipients:
             record_win(
@@ -76,7 +77,9 @@ def handle_win_command(
         else:
             kudos_from = {"member_id": sender.id, "slack_user_id": user_id, "name": sender.display_name}
             for recipient in recipients:
-                member = members.ensure_member(session, slack_team_id, profiles[recipient])
+                member = members.ensure_member(
+                    session, slack_team_id, profiles[recipient], workspace_id=workspace_id
+                )
                 record_win(
                     session,
                     WinDraft(
@@ -117,21 +120,26 @@ def record_message_win(
 ) -> int | None:
     """Record the modal's win with the message's permalink; returns the win id."""
     rt = runtime.current()
+    workspace_id = workspace_of(slack_team_id, enterprise_id)
     client = slack_client(slack_team_id, enterprise_id)
     permalink = poster.permalink(client, channel_id, message_ts)
     wanted = [user_id] if owner_user_id == user_id else [user_id, owner_user_id]
     profiles = profiles_of_unknown(slack_team_id, enterprise_id, wanted, client)
     with rt.database.transaction() as session:
         try:
-            team = channels.linked_team(session, slack_team_id, channel_id)
+            team = channels.linked_team(session, slack_team_id, channel_id, workspace_id=workspace_id)
         except LinkError as error:
             poster.post_ephemeral(client, channel_id, user_id, escape_mrkdwn(str(error)))
             return None
-        submitter = members.ensure_member(session, slack_team_id, profiles[user_id])
+        submitter = members.ensure_member(
+            session, slack_team_id, profiles[user_id], workspace_id=workspace_id
+        )
         owner = (
             submitter
             if owner_user_id == user_id
-            else members.ensure_member(session, slack_team_id, profiles[owner_user_id])
+            else members.ensure_member(
+                session, slack_team_id, profiles[owner_user_id], workspace_id=workspace_id
+            )
         )
         details: dict[str, Any] = {
             "slack_channel": channel_id,

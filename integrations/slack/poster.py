@@ -28,7 +28,7 @@ from functools import partial
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 
 from integrations.slack.installation import api_base_url
@@ -78,6 +78,14 @@ class PostOutcomeUnknown(PostError):
 class Posted:
     channel: str
     ts: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileSent:
+    """A file in a person's DM: ``already`` when an earlier attempt had sent it (nothing sent now)."""
+
+    channel: str
+    already: bool
 
 
 class ChannelPacer:
@@ -202,6 +210,66 @@ class SlackPoster:
             slack_team_id, str(opened["channel"]["id"]), text=text, enterprise_id=enterprise_id
         )
 
+    def send_file_to_person(
+        self,
+        slack_team_id: str | None,
+        user_id: str,
+        *,
+        filename: str,
+        content: str,
+        title: str,
+        comment: str,
+        since: datetime,
+        enterprise_id: str | None = None,
+    ) -> FileSent:
+        """Upload ``content`` as a file into the person's DM (``files.uploadV2``), once per ``filename``.
+
+        The name is the request's own: before uploading, the DM's history since ``since`` is searched
+        for a file of that name, so a retried job whose upload went through sends nothing again. When
+        the history cannot be read (an install without ``im:history``) the file is sent: a second copy
+        of a person's own data to themselves is better than none.
+        """
+        client = self.client(slack_team_id, enterprise_id)
+        opened = _call(lambda: client.conversations_open(users=user_id))
+        channel = str(opened["channel"]["id"])
+        try:
+            if self._file_in_history(client, channel, filename, since):
+                return FileSent(channel, already=True)
+        except PostRejected as error:
+            log.warning("could not read the DM's history before sending a file: %s", error.code)
+        with self.pacer.slot(f"{slack_team_id}:{channel}"):
+            _call(
+                lambda: client.files_upload_v2(
+                    channel=channel,
+                    content=content,
+                    filename=filename,
+                    title=title,
+                    initial_comment=comment,
+                )
+            )
+        return FileSent(channel, already=False)
+
+    @staticmethod
+    def _file_in_history(client: WebClient, channel: str, filename: str, since: datetime) -> bool:
+        cursor: str | None = None
+        for _ in range(HISTORY_MAX_PAGES):
+            page = _call(
+                partial(
+                    client.conversations_history,
+                    channel=channel,
+                    oldest=f"{since.timestamp():.6f}",
+                    limit=HISTORY_PAGE_SIZE,
+                    cursor=cursor,
+                )
+            )
+            for message in page.get("messages") or []:
+                if any(f.get("name") == filename for f in message.get("files") or []):
+                    return True
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not page.get("has_more") or not cursor:
+                return False
+        return False
+
     def find_by_metadata(
         self,
         slack_team_id: str | None,
@@ -297,6 +365,8 @@ def _call(request: Callable[[], Any]) -> Any:
         raise _classify(error) from error
     except OSError as error:  # URLError, timeouts, resets: the request may have been accepted
         raise PostOutcomeUnknown(type(error).__name__, str(error)) from error
+    except SlackRequestError as error:  # a file's upload URL refused it: nothing was shared
+        raise PostRejected("upload_failed", str(error)[:200], retryable=True) from error
 
 
 def _classify(error: SlackApiError) -> PostError:

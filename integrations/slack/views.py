@@ -19,6 +19,11 @@ CELEBRATE_CALLBACK_ID = "celebrate_message"  # the message shortcut
 CELEBRATE_VIEW_CALLBACK_ID = "celebrate_message_submit"  # its modal
 SHARING_ACTION_ID = "share_publicly"
 SHARING_BLOCK_ID = "sharing"
+# App Home self-service: a copy of what we hold about the person, and forgetting them.
+EXPORT_ACTION_ID = "download_my_data"
+FORGET_ACTION_ID = "forget_me"
+MY_DATA_BLOCK_ID = "my_data"
+FORGET_VIEW_CALLBACK_ID = "forget_me_confirm"
 TITLE_BLOCK, TITLE_ACTION = "title", "title_input"
 DETAIL_BLOCK, DETAIL_ACTION = "detail", "detail_input"
 VISIBILITY_BLOCK, VISIBILITY_ACTION = "visibility", "visibility_input"
@@ -181,10 +186,25 @@ class HomeData:
     streaks: Sequence[str] = ()
     badges: Sequence[str] = ()
     teams: Sequence[str] = field(default_factory=tuple)
+    notice: str | None = None  # mrkdwn shown first: what just happened (data sent, forgotten)
+
+
+# What App Home says after a self-service request; the texts are ours, so they are mrkdwn already.
+EXPORT_SENT_NOTICE = (
+    ":inbox_tray: Your data is in a direct message from me: a JSON file of everything I hold about you."
+)
+NOTHING_HELD_NOTICE = ":open_file_folder: I hold nothing about you yet, so there is nothing to download."
+FORGOTTEN_NOTICE = (
+    ":wave: Done: I have forgotten you. Your name, email and Slack id are gone from every record; "
+    "your wins still count in your teams' totals, anonymously. Opening this tab again starts afresh."
+)
 
 
 def home_view(data: HomeData) -> dict[str, Any]:
-    blocks: list[dict[str, Any]] = [_header("Your wins")]
+    blocks: list[dict[str, Any]] = []
+    if data.notice:
+        blocks += [_section(data.notice), {"type": "divider"}]
+    blocks.append(_header("Your wins"))
     if not data.known:
         blocks.append(
             _section(
@@ -229,7 +249,82 @@ def home_view(data: HomeData) -> dict[str, Any]:
     if data.sharing:
         checkbox["initial_options"] = [share_option]
     blocks.append({"type": "actions", "block_id": SHARING_BLOCK_ID, "elements": [checkbox]})
+    blocks += _my_data_blocks()
     return {"type": "home", "blocks": blocks}
+
+
+def forgotten_home_view() -> dict[str, Any]:
+    """App Home right after forgetting: nothing about the person, only what happened."""
+    return {"type": "home", "blocks": [_header("Your wins"), _section(FORGOTTEN_NOTICE)]}
+
+
+def _my_data_blocks() -> list[dict[str, Any]]:
+    return [
+        {"type": "divider"},
+        _section(
+            "*Your data*\nDownload everything Sprint Wins holds about you, or have it forget you: "
+            "your wins stay in your teams' totals, without your name."
+        ),
+        {
+            "type": "actions",
+            "block_id": MY_DATA_BLOCK_ID,
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": EXPORT_ACTION_ID,
+                    "text": _plain("Download my data"),
+                    "value": "export",
+                },
+                {
+                    "type": "button",
+                    "action_id": FORGET_ACTION_ID,
+                    "text": _plain("Forget me"),
+                    "value": "forget",
+                    "style": "danger",
+                },
+            ],
+        },
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetContext:
+    """Who asked to be forgotten and where (the confirmation modal's private_metadata)."""
+
+    slack_team_id: str
+    enterprise_id: str | None
+    user_id: str
+
+    def dumps(self) -> str:
+        return json.dumps({"t": self.slack_team_id, "e": self.enterprise_id, "u": self.user_id})
+
+    @classmethod
+    def loads(cls, text: str) -> ForgetContext:
+        if nests_deeper_than(text, 1):  # ours is one flat object
+            raise ValueError("private_metadata is not ours")
+        data = json.loads(text)
+        enterprise = data.get("e")
+        return cls(str(data["t"]), str(enterprise) if enterprise else None, str(data["u"]))
+
+
+def forget_confirmation_modal(context: ForgetContext) -> dict[str, Any]:
+    """The "Forget me" confirmation: nothing is erased until the person submits it."""
+    return {
+        "type": "modal",
+        "callback_id": FORGET_VIEW_CALLBACK_ID,
+        "private_metadata": context.dumps(),
+        "title": _plain("Forget me"),
+        "submit": _plain("Forget me"),
+        "close": _plain("Cancel"),
+        "blocks": [
+            _section(
+                "*Sprint Wins will forget you.* Your name, email and Slack id are removed from every "
+                "record it keeps; your streaks, badges and personal challenges are deleted. Your wins "
+                "stay in your teams' totals, anonymously. This cannot be undone.\n\n"
+                "Want a copy first? Cancel and choose *Download my data*."
+            )
+        ],
+    }
 
 
 def _win_list(title: str, wins: Sequence[HomeWin], empty: str) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from service.domain.schedule import Period, ScheduleError, ScheduleKind, due_per
 from service.models.digests import CONSOLE_CHANNEL, DigestState
 from service.models.slack import ChannelLink
 from service.models.teams import Team
+from service.slack.workspaces import link_in_team_workspace
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,11 @@ def targets(session: Session, team_id: int, *, slack_enabled: bool, for_sprint_e
     """Where a team's digests go: its linked channels (Slack), else its channel, else the console."""
     if not slack_enabled:
         return [_CONSOLE]
-    links = session.scalars(select(ChannelLink).where(ChannelLink.team_id == team_id)).all()
+    # Only channels of the Slack workspace the team's own workspace stands for: a team is never
+    # posted to another workspace's channel, whatever link a stale row holds.
+    links = session.scalars(
+        select(ChannelLink).where(ChannelLink.team_id == team_id, link_in_team_workspace())
+    ).all()
     if links:
         # Paused links get nothing; "off" stops the sprint-end celebration too, but not an explicit run.
         return [
@@ -54,7 +59,8 @@ def targets(session: Session, team_id: int, *, slack_enabled: bool, for_sprint_e
 def due_periods(session: Session, now: datetime) -> list[DuePeriod]:
     """Every non-paused link whose schedule has a period due at ``now`` and not yet run."""
     due: list[DuePeriod] = []
-    for link in session.scalars(select(ChannelLink).where(ChannelLink.paused.is_(False))):
+    query = select(ChannelLink).where(ChannelLink.paused.is_(False), link_in_team_workspace())
+    for link in session.scalars(query):
         try:
             schedule = parse_schedule(link.schedule)
             period = due_period(schedule, link.timezone, now, link.last_run_at)

@@ -21,7 +21,7 @@ from service.models import Member, Win
 from service.models.base import Base
 from service.models.progress import SprintTallyRow
 from service.models.slack import Cheer, DigestCheer
-from service.privacy.sweep import holds_trace, sweep
+from service.privacy.sweep import holds_trace, in_workspace, sweep
 from service.privacy.traces import PersonTraces
 from service.progress.recompute import recompute_team
 
@@ -57,7 +57,7 @@ def forget_member(session: Session, member: Member, today: date | None = None) -
       processed webhook bodies that named them lose their body.
     Affected teams are recomputed, so team streaks and milestones stay exact.
     """
-    member_id = member.id
+    member_id, workspace_id = member.id, member.workspace_id
     traces = traces_of(member)
     team_ids = set(session.scalars(select(Win.team_id).where(Win.member_id == member_id).distinct()))
     deleted = cast(
@@ -97,14 +97,14 @@ def forget_member(session: Session, member: Member, today: date | None = None) -
         )
         team_ids.update(team_id for _, _, team_id in given)
     cheers = _anonymise_reactions(session, member)
-    team_ids |= _drop_cached_tallies(session, traces)
+    team_ids |= _drop_cached_tallies(session, traces, workspace_id)
     _unlink(session, member_id)
     session.delete(member)
     session.flush()
     for team_id in sorted(team_ids):
         recompute_team(session, team_id, today)
-    # Last, so text the recompute wrote is swept too.
-    scrubbed = sweep(session, traces)
+    # Last, so text the recompute wrote is swept too; only in the person's workspace, where they were.
+    scrubbed = sweep(session, traces, workspace_id)
     return {
         "deleted_wins": deleted or 0,
         "anonymised_wins": len(kept),
@@ -140,14 +140,15 @@ def _anonymise_reactions(session: Session, member: Member) -> int:
     return counted
 
 
-def _drop_cached_tallies(session: Session, traces: PersonTraces) -> set[int]:
+def _drop_cached_tallies(session: Session, traces: PersonTraces, workspace_id: int) -> set[int]:
     """Kept sprint tallies name people by their outside id; they are a cache: the ones naming this
     person go, and their teams' recompute derives them again without the person."""
     if not traces.needles():
         return set()
+    tallies = cast(Table, SprintTallyRow.__table__)
     rows = session.execute(
         select(SprintTallyRow.sprint_id, SprintTallyRow.team_id).where(
-            holds_trace([cast(Table, SprintTallyRow.__table__).c.tally], traces)
+            holds_trace([tallies.c.tally], traces), in_workspace(tallies, workspace_id)
         )
     ).all()
     if rows:

@@ -5,6 +5,11 @@ unassigning their tickets); this sweep then finds whatever text still names them
 titles, stored digests, ticket summaries, challenge titles, raw webhook bodies, error messages, and
 any column a later table adds, without that table having to remember privacy. Each table is read
 once, filtered in SQL on the person's traces, so only the rows that hold one come back.
+
+A person belongs to one workspace, so only that workspace's rows are swept: a namesake's text in
+another workspace is theirs. A row belongs to a workspace by its ``workspace_id``, or through the
+team, win or sprint it points at; a row that points at none of them (a Slack store, a row whose
+link is empty) is swept wherever it is.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Table, Text, cast, func, or_, select, tuple_
+from sqlalchemy import JSON, Column, String, Table, Text, cast, func, or_, select, true, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -48,8 +53,9 @@ def holds_trace(columns: Sequence[Column[Any]], traces: PersonTraces) -> ColumnE
     )
 
 
-def sweep(session: Session, traces: PersonTraces) -> Counter[str]:
-    """Scrub ``traces`` from every table; returns how many rows changed in each."""
+def sweep(session: Session, traces: PersonTraces, workspace_id: int | None = None) -> Counter[str]:
+    """Scrub ``traces`` from every table (only ``workspace_id``'s rows, when given); returns how many
+    rows changed in each."""
     changed: Counter[str] = Counter()
     if not traces.needles():
         return changed
@@ -58,7 +64,7 @@ def sweep(session: Session, traces: PersonTraces) -> Counter[str]:
         if not columns or not table.primary_key.columns or table.name in IDENTITY_TABLES:
             continue
         key = list(table.primary_key.columns)
-        for rows in _matching(session, table, columns, traces):
+        for rows in _matching(session, table, columns, traces, workspace_id):
             for row in rows:
                 values = _scrubbed(table, columns, row, traces)
                 if values is None:
@@ -70,13 +76,32 @@ def sweep(session: Session, traces: PersonTraces) -> Counter[str]:
     return changed
 
 
+def in_workspace(table: Table, workspace_id: int) -> ColumnElement[bool]:
+    """Rows of ``table`` that belong to the workspace (see the module's docstring)."""
+    if "workspace_id" in table.c:
+        return table.c.workspace_id == workspace_id
+    # A required link (a row's team) says more than an optional one (who set it, if anyone).
+    for fk in sorted(table.foreign_keys, key=lambda fk: (bool(fk.parent.nullable), fk.parent.name)):
+        parent = fk.column.table
+        if "workspace_id" in parent.c and fk.parent.table is table:
+            owned = select(fk.column).where(parent.c.workspace_id == workspace_id)
+            return or_(fk.parent.is_(None), fk.parent.in_(owned))
+    return true()
+
+
 def _matching(
-    session: Session, table: Table, columns: list[Column[Any]], traces: PersonTraces
+    session: Session,
+    table: Table,
+    columns: list[Column[Any]],
+    traces: PersonTraces,
+    workspace_id: int | None = None,
 ) -> Iterator[Sequence[Any]]:
     """The rows holding a trace, a batch at a time, in primary-key order (keyset: never re-read)."""
     key = list(table.primary_key.columns)
     extra = [table.c.state] if table.name == INBOX_TABLE else []
     query = select(*key, *extra, *columns).where(holds_trace(columns, traces)).order_by(*key)
+    if workspace_id is not None:
+        query = query.where(in_workspace(table, workspace_id))
     after: tuple[Any, ...] | None = None
     while True:
         page = query if after is None else query.where(tuple_(*key) > tuple_(*after))

@@ -31,7 +31,8 @@ from service.models.digests import DigestState, StoredDigest
 from service.models.slack import LIVE_OFF, CelebratedWin, ChannelLink
 from service.models.upsert import insert_ignoring_conflicts
 from service.models.wins import Win
-from service.slack.channels import ChannelNotLinked, channel_link
+from service.slack.channels import own_link
+from service.slack.workspaces import link_in_team_workspace
 
 LIVE_KIND = "live"  # ``digests.kind`` of a live celebration
 LIVE_KEY_PREFIX = "live:"
@@ -69,12 +70,16 @@ def live_kinds(mode: str) -> frozenset[WinKind]:
 
 
 def set_live_mode(
-    session: Session, slack_team_id: str, channel_id: str, mode: LiveMode, *, now: datetime
+    session: Session,
+    slack_team_id: str,
+    channel_id: str,
+    mode: LiveMode,
+    *,
+    now: datetime,
+    workspace_id: int,
 ) -> ChannelLink:
     """Store the channel's live setting. Switching it on celebrates wins from now on, not the backlog."""
-    link_row = channel_link(session, slack_team_id, channel_id)
-    if link_row is None:
-        raise ChannelNotLinked()
+    link_row = own_link(session, slack_team_id, channel_id, workspace_id=workspace_id)
     if mode is not LiveMode.OFF and link_row.live == LIVE_OFF:
         link_row.live_since = now
     link_row.live = mode.value
@@ -88,7 +93,10 @@ def live_link_ids(session: Session, team_id: int) -> list[int]:
         session.scalars(
             select(ChannelLink.id)
             .where(
-                ChannelLink.team_id == team_id, ChannelLink.live != LIVE_OFF, ChannelLink.paused.is_(False)
+                ChannelLink.team_id == team_id,
+                ChannelLink.live != LIVE_OFF,
+                ChannelLink.paused.is_(False),
+                link_in_team_workspace(),
             )
             .order_by(ChannelLink.id)
         )
@@ -115,6 +123,7 @@ def teams_with_news(session: Session, *, now: datetime) -> list[int]:
         .join(ChannelLink, ChannelLink.team_id == Win.team_id)
         .where(
             ChannelLink.paused.is_(False),
+            link_in_team_workspace(),
             or_(
                 and_(ChannelLink.live == LiveMode.ALL.value, Win.kind.in_(everything)),
                 and_(ChannelLink.live == LiveMode.MILESTONES.value, Win.kind.in_(milestones)),
@@ -161,7 +170,9 @@ def gather(session: Session, link_id: int, *, now: datetime) -> Gathered | None:
     The channel's link row is locked first (a no-op on SQLite, whose writers queue anyway), so two
     workers gathering for one channel take turns and never put a win in two messages.
     """
-    link_row = session.scalars(select(ChannelLink).where(ChannelLink.id == link_id).with_for_update()).first()
+    link_row = session.scalars(
+        select(ChannelLink).where(ChannelLink.id == link_id, link_in_team_workspace()).with_for_update()
+    ).first()
     if link_row is None or link_row.paused or link_row.live == LIVE_OFF:
         return None
     last = session.scalar(

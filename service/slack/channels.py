@@ -1,7 +1,9 @@
 """Channels linked to teams: connecting one, its digest schedule and time zone, pausing a workspace.
 
-A channel celebrates one team; the link is keyed by (workspace, channel), so a retried job finds
-the row it made. The person who connects a channel lends it their time zone.
+A channel celebrates one team; the link is keyed by (Slack workspace, channel), so a retried job finds
+the row it made. A channel is linked only to a team of the workspace the Slack request acts in, and
+a link is read back only inside that workspace. The person who connects a channel lends it their
+time zone.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from sqlalchemy.orm import Session
 
 from service.domain.replies import CHANNEL_NOT_LINKED
 from service.domain.schedule import format_schedule, parse_schedule
-from service.models import Team, utcnow
+from service.models import DEFAULT_WORKSPACE_ID, Team, utcnow
 from service.models.slack import DEFAULT_SCHEDULE, ChannelLink
 from service.models.upsert import insert_ignoring_conflicts
+from service.slack.workspaces import link_in_team_workspace
 from service.teams.members import LinkError
 from service.teams.registry import find_team
 
@@ -36,21 +39,42 @@ def channel_link(session: Session, slack_team_id: str, channel_id: str) -> Chann
     ).first()
 
 
-def linked_team(session: Session, slack_team_id: str, channel_id: str) -> Team:
-    """The team this channel celebrates; ChannelNotLinked when there is none."""
+def own_link(session: Session, slack_team_id: str, channel_id: str, *, workspace_id: int) -> ChannelLink:
+    """The channel's link, if it links a team of the workspace; ChannelNotLinked otherwise.
+
+    A link to a team of another workspace (left from before workspaces) counts as no link: a request
+    acting in one workspace never reads or writes another's team.
+    """
+    link = channel_link(session, slack_team_id, channel_id)
+    team_workspace = (
+        session.scalar(select(Team.workspace_id).where(Team.id == link.team_id)) if link else None
+    )
+    if link is None or team_workspace != workspace_id:
+        raise ChannelNotLinked()
+    return link
+
+
+def linked_team(session: Session, slack_team_id: str, channel_id: str, *, workspace_id: int) -> Team:
+    """The team this channel celebrates; ChannelNotLinked when there is none in the workspace.
+
+    A link to a team of another workspace (left from before workspaces) counts as no link: a request
+    acting in one workspace never reads or writes another's team.
+    """
     link = channel_link(session, slack_team_id, channel_id)
     if link is None:
         raise ChannelNotLinked()
     team = session.get(Team, link.team_id)
-    assert team is not None  # the foreign key cascades deletes
+    if team is None or team.workspace_id != workspace_id:
+        raise ChannelNotLinked()
     return team
 
 
 def workspaces_of_team(session: Session, team_id: int) -> list[tuple[str, str | None]]:
-    """(workspace, enterprise) of every Slack workspace with a channel linked to the team."""
+    """(Slack team, enterprise) of every Slack workspace with a channel linked to the team, in the
+    team's own workspace."""
     rows = session.execute(
         select(ChannelLink.slack_team_id, ChannelLink.slack_enterprise_id)
-        .where(ChannelLink.team_id == team_id)
+        .where(ChannelLink.team_id == team_id, link_in_team_workspace())
         .distinct()
     )
     return [(slack_team_id, enterprise_id) for slack_team_id, enterprise_id in rows]
@@ -72,9 +96,11 @@ def connect_channel(
     team_name: str,
     linked_by_user_id: str,
     linker_tz: str | None,
+    workspace_id: int = DEFAULT_WORKSPACE_ID,
 ) -> Connected:
-    """Link (or re-link) the channel to a team; the linker's time zone becomes the channel's default."""
-    team = find_team(session, team_name)
+    """Link (or re-link) the channel to a team of ``workspace_id`` (the workspace the Slack request acts
+    in); the linker's time zone becomes the channel's default."""
+    team = find_team(session, team_name, workspace_id=workspace_id)
     tz = linker_tz or "UTC"
     insert_ignoring_conflicts(
         session,
@@ -115,11 +141,11 @@ def connect_channel(
     return Connected(link, team, previous)
 
 
-def set_schedule(session: Session, slack_team_id: str, channel_id: str, schedule_text: str) -> ChannelLink:
+def set_schedule(
+    session: Session, slack_team_id: str, channel_id: str, schedule_text: str, *, workspace_id: int
+) -> ChannelLink:
     """Store a schedule (canonical ``format_schedule`` text); a person setting one also resumes digests."""
-    link = channel_link(session, slack_team_id, channel_id)
-    if link is None:
-        raise ChannelNotLinked()
+    link = own_link(session, slack_team_id, channel_id, workspace_id=workspace_id)
     link.schedule = format_schedule(parse_schedule(schedule_text))
     link.paused = False
     link.last_error = None
@@ -127,10 +153,10 @@ def set_schedule(session: Session, slack_team_id: str, channel_id: str, schedule
     return link
 
 
-def set_channel_timezone(session: Session, slack_team_id: str, channel_id: str, tz_name: str) -> ChannelLink:
-    link = channel_link(session, slack_team_id, channel_id)
-    if link is None:
-        raise ChannelNotLinked()
+def set_channel_timezone(
+    session: Session, slack_team_id: str, channel_id: str, tz_name: str, *, workspace_id: int
+) -> ChannelLink:
+    link = own_link(session, slack_team_id, channel_id, workspace_id=workspace_id)
     link.timezone = tz_name
     team = session.get(Team, link.team_id)
     if team is not None:

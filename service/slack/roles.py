@@ -150,3 +150,17 @@ def forget_cached_roles(session: Session, slack_team_id: str) -> None:
     """On uninstall: what Slack said about people's roles is not kept. Named admins stay, like the
     channel links, so a reinstall finds the workspace as it was."""
     session.execute(delete(CachedSlackRole).where(CachedSlackRole.slack_team_id == slack_team_id))
+
+
+def forget_person(session: Session, slack_team_id: str, user_id: str) -> None:
+    """Someone asked to be forgotten: their named-admin row and what Slack said of their role go.
+
+    Deleted rather than left to the privacy sweep, which would rewrite their id to one shared
+    placeholder that the (workspace, person) unique keys allow only once.
+    """
+    remove_admin(session, slack_team_id, user_id)
+    session.execute(
+        delete(CachedSlackRole).where(
+            CachedSlackRole.slack_team_id == slack_team_id, CachedSlackRole.user_id == user_id
+        )
+    )

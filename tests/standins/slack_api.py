@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from werkzeug.wrappers import Request, Response
 
 from tests.standins import LocalHTTPServer
+from tests.standins.slack_openid import SlackOpenID
 
 __all__ = ["SlackCall", "SlackStandIn", "SlackWorkspace"]
 
@@ -137,6 +138,8 @@ class SlackStandIn(LocalHTTPServer):
         self.client_id = client_id
         self.client_secret = client_secret
         self._clock = clock
+        # Sign in with Slack: consent, openid.connect.token and the keys at /openid/connect/keys.
+        self.openid = SlackOpenID()
 
         # Configuration, filled by tests before traffic.
         self.missing_channels: set[str] = set()
@@ -148,6 +151,8 @@ class SlackStandIn(LocalHTTPServer):
         self.revoked_tokens: set[str] = set()
         # (channel, ts) of messages people wrote (not posted through here), for chat.getPermalink.
         self.user_messages: set[tuple[str, str]] = set()
+        # The workspaces an org-wide (Enterprise Grid) install covers, for auth.teams.list: id -> name.
+        self.org_teams: dict[str, str] = {}
 
         self._lock = threading.RLock()
         self._token_owners: dict[str, _TokenOwner] = {}
@@ -158,6 +163,7 @@ class SlackStandIn(LocalHTTPServer):
         self._handlers: dict[str, Callable[[dict[str, Any], _TokenOwner | None], _Reply]] = {
             "auth.test": self._auth_test,
             "auth.revoke": self._auth_revoke,
+            "auth.teams.list": self._auth_teams_list,
             "apps.uninstall": self._apps_uninstall,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -171,6 +177,8 @@ class SlackStandIn(LocalHTTPServer):
             "views.publish": self._views_publish,
             "views.open": self._views_open,
             "views.update": self._views_update,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
         }
         self._reset_traffic()
 
@@ -254,6 +262,11 @@ class SlackStandIn(LocalHTTPServer):
         with self._lock:
             return [dict(m) for m in self._messages if channel is None or m["channel"] == channel]
 
+    def uploaded_files(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Files shared through `files.completeUploadExternal`: id, name, title, channel, content (text)."""
+        with self._lock:
+            return [dict(f) for f in self._files if channel is None or f["channel"] == channel]
+
     def ephemeral_messages(self, channel: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(m) for m in self._ephemerals if channel is None or m["channel"] == channel]
@@ -303,12 +316,18 @@ class SlackStandIn(LocalHTTPServer):
         self._last_ts_micros = _FIRST_TS_MICROS
         self._view_counter = 0
         self._faults.clear()
+        self._files: list[dict[str, Any]] = []
+        self._pending_uploads: dict[str, dict[str, Any]] = {}
 
     # -- HTTP entry point --------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
         if request.path.startswith("/hooks/"):
             return self._response_url(request)
+        if request.path == "/openid/connect/keys":
+            return Response(json.dumps(self.openid.jwks()), mimetype="application/json")
+        if request.path.startswith("/upload/"):
+            return self._upload(request)
         if not request.path.startswith("/api/"):
             return Response("Not Found", status=404, mimetype="text/plain")
         method = request.path.removeprefix("/api/").strip("/")
@@ -335,6 +354,17 @@ class SlackStandIn(LocalHTTPServer):
             self._responses.append({**body, "path": request.path})
         return Response("ok", status=200, mimetype="text/plain")
 
+    def _upload(self, request: Request) -> Response:
+        """The upload URL `files.getUploadURLExternal` hands out: the raw body is the file."""
+        file_id = request.path.removeprefix("/upload/")
+        content = request.get_data()
+        with self._lock:
+            pending = self._pending_uploads.get(file_id)
+            if request.method != "POST" or pending is None:
+                return Response("not_found", status=404, mimetype="text/plain")
+            pending["content"] = content.decode("utf-8", errors="replace")
+        return Response("OK - " + str(len(content)), status=200, mimetype="text/plain")
+
     @staticmethod
     def _request_params(request: Request) -> dict[str, Any]:
         params: dict[str, Any] = dict(request.args.items())
@@ -350,6 +380,10 @@ class SlackStandIn(LocalHTTPServer):
             return _Reply({"ok": False, "error": "fatal_error"}, status=faults.popleft())
         if method == "oauth.v2.access":
             return self._oauth_v2_access(params, request)
+        if method == "openid.connect.token":
+            if (refused := self._app_credentials_error(params, request)) is not None:
+                return refused
+            return _Reply(self.openid.token(params, self.client_id))
         handler = self._handlers.get(method)
         if handler is None:
             return _error("unknown_method")
@@ -474,6 +508,17 @@ class SlackStandIn(LocalHTTPServer):
         if owner.is_bot:
             body["bot_id"] = ws.bot_id
         return _ok(**body)
+
+    def _auth_teams_list(self, params: dict[str, Any], owner: _TokenOwner | None) -> _Reply:
+        """The org's workspaces, ``limit`` at a time behind an opaque ``cursor``."""
+        teams = [{"id": team_id, "name": name} for team_id, name in sorted(self.org_teams.items())]
+        limit = max(1, min(int(params.get("limit") or 100), 1000))
+        offset = int(params.get("cursor") or 0)
+        more = offset + limit < len(teams)
+        return _ok(
+            teams=teams[offset : offset + limit],
+            response_metadata={"next_cursor": str(offset + limit) if more else ""},
+        )
 
     def _auth_revoke(self, params: dict[str, Any], owner: _TokenOwner | None) -> _Reply:
         assert owner is not None
@@ -627,6 +672,8 @@ class SlackStandIn(LocalHTTPServer):
             }
             if message["blocks"]:
                 item["blocks"] = message["blocks"]
+            if message.get("files"):
+                item["files"] = message["files"]
             if with_metadata and message.get("metadata"):
                 item["metadata"] = message["metadata"]
             wire.append(item)
@@ -718,7 +765,48 @@ class SlackStandIn(LocalHTTPServer):
         self._modal_views[stored["id"]] = stored
         return _ok(view=stored)
 
-    def _oauth_v2_access(self, params: dict[str, Any], request: Request) -> _Reply:
+    def _files_get_upload_url(self, params: dict[str, Any], owner: _TokenOwner | None) -> _Reply:
+        if not params.get("filename") or not str(params.get("length", "")).isdigit():
+            return _error("invalid_arguments")
+        file_id = f"F{len(self._files) + len(self._pending_uploads) + 1:08d}"
+        self._pending_uploads[file_id] = {"id": file_id, "name": str(params["filename"]), "content": None}
+        return _ok(upload_url=f"{self.url}/upload/{file_id}", file_id=file_id)
+
+    def _files_complete_upload(self, params: dict[str, Any], owner: _TokenOwner | None) -> _Reply:
+        """Share uploaded files in ``channel_id`` as one message (with ``initial_comment``), as Slack does."""
+        files = _maybe_json(params.get("files"))
+        if not isinstance(files, list) or not files:
+            return _error("invalid_arguments")
+        pending = [self._pending_uploads.get(str(f.get("id"))) for f in files if isinstance(f, dict)]
+        if len(pending) != len(files) or any(p is None or p["content"] is None for p in pending):
+            return _error("file_not_found")
+        channel = self._resolve_channel(str(params.get("channel_id") or ""))
+        if channel and (error := self._channel_error(channel)) is not None:
+            return error
+        shared = []
+        for item, upload in zip(files, pending, strict=True):
+            assert upload is not None
+            del self._pending_uploads[upload["id"]]
+            title = str(item.get("title") or upload["name"])
+            self._files.append({**upload, "title": title, "channel": channel or None})
+            shared.append({"id": upload["id"], "name": upload["name"], "title": title})
+        if channel:
+            self._messages.append(
+                {
+                    "channel": channel,
+                    "text": str(params.get("initial_comment") or ""),
+                    "blocks": None,
+                    "ts": self._next_ts(),
+                    "thread_ts": None,
+                    "accepted_at": self._clock(),
+                    "metadata": None,
+                    "files": shared,
+                }
+            )
+        return _ok(files=shared)
+
+    def _app_credentials_error(self, params: dict[str, Any], request: Request) -> _Reply | None:
+        """The app's client id and secret, as form fields or HTTP Basic auth; None when they are right."""
         client_id, client_secret = params.get("client_id"), params.get("client_secret")
         authorization = request.headers.get("Authorization", "")
         if authorization.startswith("Basic "):
@@ -731,6 +819,11 @@ class SlackStandIn(LocalHTTPServer):
             return _error("invalid_client_id")
         if client_secret != self.client_secret:
             return _error("bad_client_secret")
+        return None
+
+    def _oauth_v2_access(self, params: dict[str, Any], request: Request) -> _Reply:
+        if (refused := self._app_credentials_error(params, request)) is not None:
+            return refused
         code = str(params.get("code", ""))
         if code in self._used_oauth_codes:
             return _error("code_already_used")

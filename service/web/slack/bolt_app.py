@@ -14,13 +14,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from slack_bolt import App, BoltResponse
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_bolt.request import BoltRequest
+from slack_sdk.oauth.installation_store import Installation
 
 from integrations.slack import installation
+from jobs import slack_events
 from jobs.queue import QueueUnavailable
 from service.db import DATABASE_UNREACHABLE
 from service.observability.context import ContextCopyingExecutor
 from service.web.errors import RETRY_AFTER_SECONDS
-from service.web.slack import listeners
+from service.web.slack import listeners, self_service
+from service.workspaces.registry import workspace_for_slack
 
 if TYPE_CHECKING:
     from jobs.runtime import Runtime
@@ -31,7 +34,9 @@ BOT_SCOPES = (
     "channels:read",
     "chat:write",
     "commands",
+    "files:write",
     "groups:history",
+    "im:history",
     "im:write",
     "reactions:read",
     "users:read",
@@ -61,7 +66,9 @@ def build_bolt_app(rt: Runtime) -> App | None:
             redirect_uri=settings.public_url.rstrip("/") + REDIRECT_PATH,
             install_path=INSTALL_PATH,
             redirect_uri_path=REDIRECT_PATH,
-            installation_store=installation.build_installation_store(settings, engine),
+            installation_store=WorkspaceMakingStore(
+                installation.build_installation_store(settings, engine), rt
+            ),
             installation_store_bot_only=True,
             state_store=installation.build_state_store(engine),
         )
@@ -83,8 +90,33 @@ def build_bolt_app(rt: Runtime) -> App | None:
             name="sprintwins",
         )
     listeners.register(bolt, rt)
+    self_service.register(bolt, rt)
     bolt.error(answer_error)
     return bolt
+
+
+class WorkspaceMakingStore(installation.EncryptedInstallationStore):
+    """The encrypted installation store, which also makes (or finds) the installed Slack team's
+    workspace when an install is saved, so the workspace exists before the first request.
+
+    An org-wide Enterprise Grid install names no team: a job asks Slack which workspaces it covers
+    and makes each one (each would otherwise be made on its first request).
+    """
+
+    def __init__(self, store: installation.EncryptedInstallationStore, rt: Runtime) -> None:
+        super().__init__(store.inner, store.cipher)
+        self.rt = rt
+
+    def save(self, installed: Installation) -> None:
+        super().save(installed)
+        if installed.team_id:
+            with self.rt.database.transaction() as session:
+                workspace_for_slack(session, installed.team_id, installed.enterprise_id)
+        elif installed.is_enterprise_install and installed.enterprise_id:
+            try:
+                self.rt.queue.enqueue(slack_events.record_org_workspaces, installed.enterprise_id)
+            except QueueUnavailable:
+                log.warning("queue unavailable; the org's workspaces are made on their first requests")
 
 
 def answer_error(

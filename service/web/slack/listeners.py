@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import DBAPIError
 
 from integrations.slack import poster, views
+from integrations.slack.installation import oauth_enabled
 from jobs import slack_commands, slack_events, slack_home, slack_sprint_goal, slack_wins
 from jobs.queue import QueueUnavailable
 from service.db import DATABASE_UNREACHABLE
@@ -34,6 +35,7 @@ from service.domain.mrkdwn import replace_markup
 from service.domain.replies import BUSY, CELEBRATE_IN_UNLINKED_CHANNEL
 from service.intake import slack_events as inbox_events
 from service.slack.channels import ChannelNotLinked, linked_team
+from service.slack.workspaces import workspace_id_for_slack
 from service.web.errors import RETRY_AFTER_SECONDS
 
 if TYPE_CHECKING:
@@ -204,9 +206,13 @@ def register(bolt: App, rt: Runtime) -> None:
         channel_id = _channel_id(shortcut)
         message = shortcut.get("message") or {}
         team_name: str | None
-        with rt.database.sessions() as session:
+        slack_team_id = context.team_id or ""
+        with rt.database.transaction() as session:
+            workspace_id = workspace_id_for_slack(
+                session, slack_team_id, context.enterprise_id, multi_workspace=oauth_enabled(rt.settings)
+            )
             try:
-                team_name = linked_team(session, context.team_id or "", channel_id).name
+                team_name = linked_team(session, slack_team_id, channel_id, workspace_id=workspace_id).name
             except ChannelNotLinked:
                 team_name = None
         if team_name is None:
