@@ -2,8 +2,9 @@
 
 One test walks the pages in order, so the browser and the server start once: pages load under the
 strict CSP, the heatmap carries the API's numbers, a filter and an older page of the feed work, a
-signed webhook's win appears without navigation, a hostile title stays text, axe-core finds no serious
-or critical problem in light or dark mode, and the page fits 360 px. Screenshots go to test-artifacts/.
+signed webhook's win appears without navigation, a hostile title stays text, a sprint's retro and a
+person's page open through their links, axe-core finds no serious or critical problem in light or dark
+mode on every page, and each fits 360 px. Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -145,13 +146,28 @@ def test_dashboard_in_a_real_browser(live_server: tuple[str, Flask]) -> None:
             assert page.evaluate("window.stillTheSamePage") is True
             assert page.locator("#feed-list li").first.inner_text().count("Live browser win") == 1
 
+            # The sprint retro through the team page's link, then a person's page through the retro's.
+            page.locator(f"a[href='/teams/tes/sprints/{ACTIVE_SPRINT}']").first.click()
+            page.wait_for_url(f"**/teams/tes/sprints/{ACTIVE_SPRINT}")
+            assert page.locator(".done-list .win-title", has_text=HOSTILE_TITLE).count() == 1
+            assert OPTED_OUT_NAME not in page.content() and "a teammate" in page.content()
+            page.screenshot(path=str(ARTIFACTS / "sprint-page.png"), full_page=True)
+            page.click(".contributors-table a >> text=Bob Builder")
+            page.wait_for_url("**/people/*")
+            person_url = page.url.removeprefix(base)
+            assert page.locator("h1").inner_text() == "Bob Builder"
+            assert page.locator("rect.heat").count() >= 364
+            page.screenshot(path=str(ARTIFACTS / "person-page.png"), full_page=True)
+            page.goto(base + "/teams/tes")
+
             # Keyboard: the first Tab reaches the skip link, which moves focus to the content.
             page.keyboard.press("Tab")
             assert page.evaluate("document.activeElement.className") == "skip"
 
             # 360 px wide: no horizontal scroll.
             page.set_viewport_size({"width": 360, "height": 800})
-            for url in ("/", "/teams/tes"):
+            pages = ("/", "/teams/tes", f"/teams/tes/sprints/{ACTIVE_SPRINT}", person_url)
+            for url in pages:
                 page.goto(base + url)
                 assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), url
             page.screenshot(path=str(ARTIFACTS / "team-page-360.png"), full_page=True)
@@ -164,10 +180,12 @@ def test_dashboard_in_a_real_browser(live_server: tuple[str, Flask]) -> None:
             for scheme in ("light", "dark"):
                 audit = browser.new_context(bypass_csp=True, color_scheme=scheme)
                 checked = audit.new_page()
-                for url in ("/", "/teams/tes"):
+                for url in pages:
                     checked.goto(base + url)
                     assert _serious(checked) == [], (scheme, url, json.dumps(_serious(checked)))
                 if scheme == "dark":
+                    checked.screenshot(path=str(ARTIFACTS / "person-page-dark.png"), full_page=True)
+                    checked.goto(base + "/teams/tes")
                     checked.screenshot(path=str(ARTIFACTS / "team-page-dark.png"), full_page=True)
                 audit.close()
         finally:

@@ -6,7 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from service.web.dashboard import export, pages
+    # Imported for their routes on pages.bp: the sprint and person pages.
+    from service.web.dashboard import export, pages, person_page, sprint_page  # noqa: F401
 
     app.register_blueprint(pages.bp)  # /, /teams/<slug> and its fragments, /assets/*
     app.register_blueprint(export.bp)  # GET /api/v1/teams/<slug>/export

@@ -1,8 +1,9 @@
-"""The dashboard's pages: the overview of every team, a team's page, and its live feed fragment.
+"""The dashboard's pages: the overview of the viewer's teams, a team's page, and its live feed fragment.
 
 Every figure comes from the read models the JSON API uses (``service.wins.queries``, the progress
-engine's scope, ``service.dashboard``). Pages are Jinja templates with autoescape on; no inline script
-or style, so the Content-Security-Policy below can forbid both.
+engine's scope, ``service.dashboard``), for the teams of the viewer's workspace only. Pages are Jinja
+templates with autoescape on; no inline script or style, so the Content-Security-Policy below can
+forbid both.
 """
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, render_template, request
 from sqlalchemy.orm import Session
 
+from service.dashboard import digest_history, participation, scope, summaries
 from service.dashboard import overview as overview_reads
-from service.dashboard import scope, summaries
 from service.dashboard import sprints as sprint_reads
 from service.dashboard import wins as win_reads
 from service.domain import charts
 from service.domain.wins import WinKind
 from service.models import Member, Team, Win
 from service.models.progress import StreakStat
+from service.web.access import workspace_id
 from service.web.api_inputs import TeamPath, validated
 from service.web.api_models import MemberOut
-from service.web.dashboard.access import may_view
+from service.web.dashboard.access import require_page_access
 from service.web.dashboard.inputs import FeedQuery, LiveQuery
 from service.web.errors import BadInput
 from service.web.extensions import runtime_of
@@ -53,11 +55,8 @@ LIVE_POLL_SECONDS = 5
 ANONYMOUS = "a teammate"
 
 
-@bp.before_request
-def _signed_in() -> tuple[str, int] | None:
-    if may_view(runtime_of(current_app).settings, request):
-        return None
-    return render_template("dashboard/signin_required.html"), 401
+# Access first, so a viewer without it learns nothing about what a path would accept.
+bp.before_request(require_page_access)
 
 
 @bp.before_request
@@ -107,7 +106,7 @@ def _formatting(zone: ZoneInfo) -> dict[str, Any]:
 @bp.get("/")
 def overview() -> str:
     with runtime_of(current_app).database.sessions() as session:
-        cards = overview_reads.team_cards(session, scope.teams_in_view(session))
+        cards = overview_reads.team_cards(session, scope.teams_in_view(session, workspace_id=workspace_id()))
         lines = {c.team.slug: charts.sparkline([n for _, n in c.weeks]) for c in cards}
         return render_template(
             "dashboard/overview.html", cards=cards, sparklines=lines, person=person, anonymous=ANONYMOUS
@@ -133,7 +132,7 @@ def _feed_context(session: Session, team: Team, query: FeedQuery) -> dict[str, A
 def team_page(slug: str) -> str | tuple[str, int]:
     query = validated(FeedQuery, request.args.to_dict(flat=False))
     with runtime_of(current_app).database.sessions() as session:
-        team = scope.team_in_view(session, slug)
+        team = scope.team_in_view(session, slug, workspace_id=workspace_id())
         if team is None:
             return _not_found(slug)
         if query.sprint is not None and sprint_reads.team_sprint(session, team.id, query.sprint) is None:
@@ -156,6 +155,8 @@ def team_page(slug: str) -> str | tuple[str, int]:
             "earned": win_reads.earned_wins(session, team.id),
             "people": win_reads.named_members(session, team.id),
             "kinds": [k.value for k in WinKind],
+            "participation": participation.team_participation(session, team.id),
+            "digests": digest_history.recent_digests(session, team.id),
             **sprint_context,
             **_feed_context(session, team, query),
             **_formatting(zone),
@@ -204,7 +205,7 @@ def live_wins(slug: str) -> str | tuple[str, int]:
     """The wins recorded since the page was drawn, swapped into its feed by htmx (no reload)."""
     query = validated(LiveQuery, request.args.to_dict(flat=False))
     with runtime_of(current_app).database.sessions() as session:
-        team = scope.team_in_view(session, slug)
+        team = scope.team_in_view(session, slug, workspace_id=workspace_id())
         if team is None:
             return _not_found(slug)
         fresh = win_reads.wins_after(session, team.id, query.feed_filter(), query.after)
