@@ -6,19 +6,15 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 import click
 
 from service.cli.common import settings_or_exit, transaction
 from service.domain.terminal import terminal_safe
 from service.settings import Settings, SettingsError
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 
 @click.group()
@@ -166,115 +162,6 @@ def _upgrade(settings: Settings, revision: str = "heads", quiet: bool = False) -
         database.dispose()
 
 
-# -- teams -----------------------------------------------------------------------------------------------
-
-
-@main.group()
-def team() -> None:
-    """Teams: list, create, rename, attach projects or boards, set channel and time zone."""
-
-
-@team.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of one line per team.")
-def team_list(as_json: bool) -> None:
-    """List the teams: slug, name, Jira projects, time zone and Slack channel."""
-    from service.teams import registry as teams
-
-    with transaction() as session:
-        rows = [teams.team_summary(t) for t in teams.list_teams(session)]
-    if as_json:
-        click.echo(json.dumps({"teams": rows}, indent=2))
-        return
-    if not rows:
-        click.echo("No teams yet: one appears for each Jira project that sends an event.")
-    for row in rows:
-        projects = ", ".join(row["jira_projects"]) or "-"
-        click.echo(
-            f"{row['slug']:<20} {row['name']:<30} projects={projects} tz={row['timezone']} "
-            f"channel={row['slack_channel'] or '-'}"
-        )
-
-
-def _team_command(action: Callable[[Session], object]) -> None:
-    from service.teams.registry import TeamError
-
-    try:
-        with transaction() as session:
-            result = action(session)
-            click.echo(result)
-    except TeamError as error:
-        raise click.ClickException(str(error)) from None
-
-
-@team.command("create")
-@click.argument("slug")
-@click.option("--name", help="What people call the team [default: the slug].")
-@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone, e.g. Europe/Berlin.")
-def team_create(slug: str, name: str | None, timezone: str) -> None:
-    """Create a team of your own; SLUG is its short name in commands and URLs (e.g. web)."""
-    from service.teams import registry as teams
-
-    _team_command(lambda s: f"created team {teams.create_team(s, slug, name, timezone).slug}")
-
-
-@team.command("rename")
-@click.argument("slug")
-@click.argument("name")
-def team_rename(slug: str, name: str) -> None:
-    """Give the team SLUG a new display NAME (its slug stays)."""
-    from service.teams import registry as teams
-
-    _team_command(lambda s: f"{slug} is now called {teams.rename_team(s, slug, name).name!r}")
-
-
-@team.command("attach")
-@click.argument("slug")
-@click.argument("key")
-@click.option("--board", is_flag=True, help="KEY is a Jira board id rather than a project key.")
-def team_attach(slug: str, key: str, board: bool) -> None:
-    """Claim a Jira project (or board) for a team; its history moves with it."""
-    from service.teams import registry as teams
-
-    kind = "board" if board else "project"
-    _team_command(
-        lambda s: f"{slug} now claims {', '.join(teams.attach(s, slug, kind, key).jira_projects) or key}"
-    )
-
-
-@team.command("detach")
-@click.argument("slug")
-@click.argument("key")
-@click.option("--board", is_flag=True, help="KEY is a Jira board id rather than a project key.")
-def team_detach(slug: str, key: str, board: bool) -> None:
-    """Stop claiming a Jira project (or board) for a team; wins already recorded stay."""
-    from service.teams import registry as teams
-
-    kind = "board" if board else "project"
-    _team_command(lambda s: f"{slug} no longer claims {kind} {teams.detach(s, slug, kind, key) and key}")
-
-
-@team.command("channel")
-@click.argument("slug")
-@click.argument("channel_id", required=False)
-def team_channel(slug: str, channel_id: str | None) -> None:
-    """Set (or, with no CHANNEL_ID, clear) the team's Slack channel."""
-    from service.teams import registry as teams
-
-    _team_command(
-        lambda s: f"{slug} channel: {teams.set_channel(s, slug, channel_id).slack_channel or '(none)'}"
-    )
-
-
-@team.command("timezone")
-@click.argument("slug")
-@click.argument("tz")
-def team_timezone(slug: str, tz: str) -> None:
-    """Set the team's time zone (IANA name, e.g. Europe/Berlin): its days, streaks and digests follow it."""
-    from service.teams import registry as teams
-
-    _team_command(lambda s: f"{slug} time zone: {teams.set_timezone(s, slug, tz).timezone}")
-
-
 # -- events and inbox ------------------------------------------------------------------------------------
 
 
@@ -362,6 +249,9 @@ def demo(port: int, exit_after: bool) -> None:
 def _register_command_groups() -> None:
     """Command groups that live in their own modules, added to ``main`` here."""
     # -- more command groups (one import + add_command line each) --
+    from service.cli.teams import team
+
+    main.add_command(team)  # before the progress commands, which add ``team holiday`` to it
     from service.cli.progress import register as register_progress_commands
 
     register_progress_commands(main)  # recompute, rules, challenge, member, team holiday
@@ -381,6 +271,15 @@ def _register_command_groups() -> None:
     from service.cli.inbox_prune import inbox_prune
 
     inbox_group.add_command(inbox_prune)
+    from service.cli.workspaces import workspace
+
+    main.add_command(workspace)
+    from service.cli.jira_sites import jira
+
+    main.add_command(jira)
+    from service.cli.tokens import token_group
+
+    main.add_command(token_group)  # sprintwins token create | list | revoke
 
 
 _register_command_groups()
