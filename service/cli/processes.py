@@ -33,9 +33,19 @@ def _raise_stopped(signum: int, _frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise ``Stopped``; the old handlers come back afterwards."""
-    stopping = (signal.SIGTERM, signal.SIGHUP)
-    previous = {signum: signal.signal(signum, _raise_stopped) for signum in stopping}
+    """Within the block, SIGTERM and SIGHUP raise ``Stopped`` and SIGINT ``KeyboardInterrupt``; the old
+    handlers come back afterwards.
+
+    SIGINT is set too because Python installs its own handler only when the process starts with SIGINT
+    at its default: one started by a parent that ignored it (a supervisor, a test runner, ``nohup`` in
+    some shells) would otherwise ignore Ctrl-C and leave its children serving.
+    """
+    handlers = {
+        signal.SIGTERM: _raise_stopped,
+        signal.SIGHUP: _raise_stopped,
+        signal.SIGINT: signal.default_int_handler,
+    }
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
     try:
         yield
     finally:

@@ -196,10 +196,22 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_stopping_the_demo_stops_everything_it_started(signum: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "parent_ignored_sigint"),
+    [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGINT, True)],
+    ids=["SIGTERM", "SIGINT", "SIGINT-ignored-by-its-parent"],
+)
+def test_stopping_the_demo_stops_everything_it_started(
+    signum: int, parent_ignored_sigint: bool, tmp_path: Path
+) -> None:
     port = live.free_port()
-    demo = live.start("demo", ["demo", "--port", str(port)], _embedded_env(tmp_path), tmp_path)
+    # Started by a parent that ignores SIGINT (nohup, a supervisor), a process inherits that, and Python
+    # then installs no Ctrl-C handler of its own: the demo must still stop on SIGINT.
+    inherited = signal.signal(signal.SIGINT, signal.SIG_IGN if parent_ignored_sigint else signal.SIG_DFL)
+    try:
+        demo = live.start("demo", ["demo", "--port", str(port)], _embedded_env(tmp_path), tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     try:
         live.wait_until(lambda: not _refused(port), 90, "the demo's server did not start", demo)
         started = _descendants(demo.pid)
