@@ -280,6 +280,9 @@ def _register_command_groups() -> None:
     from service.cli.tokens import token_group
 
     main.add_command(token_group)  # sprintwins token create | list | revoke
+    from service.cli.share_links import share_group
+
+    main.add_command(share_group)  # sprintwins share create | list | revoke
 
 
 _register_command_groups()

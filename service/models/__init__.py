@@ -22,6 +22,7 @@ from service.models.workspaces import (
     DEFAULT_WORKSPACE_SLUG,
     ApiToken,
     JiraSite,
+    ShareLink,
     Workspace,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "InboxState",
     "JiraSite",
     "Member",
+    "ShareLink",
     "Sprint",
     "Team",
     "TeamSource",

@@ -10,8 +10,12 @@ In order, the first that applies:
    ``app.extensions[SESSION_ACCESS]``: a callable returning ``(workspace_id, can_write)`` or ``None``.
 3. Outside production, a request from this machine (loopback) with neither acts in the implicit
    workspace and may write, so the demo and a developer's ``curl`` need no setup.
+4. Only where the caller asks for it (a team's page and its live feed), a browser that opened a share
+   link, when the share links registered their reader in ``app.extensions[SHARE_ACCESS]``: read-only,
+   in the link's workspace, limited to its one team (``Access.team_slug``). Last, so a signed-in
+   person or this machine keeps the wider view it has.
 
-Everything else is a 401. In production only 1 and 2 exist, whatever else is configured. A request
+Everything else is a 401. In production only 1, 2 and 4 exist, whatever else is configured. A request
 that would write (PUT, POST, PATCH, DELETE) with read-only access is a 403 naming the scope it needs.
 """
 
@@ -31,20 +35,27 @@ from service.web.extensions import runtime_of
 from service.workspaces import tokens
 
 SESSION_ACCESS = "sprintwins.session_access"
+SHARE_ACCESS = "sprintwins.share_access"
 WRITING_METHODS = frozenset({"PUT", "POST", "PATCH", "DELETE"})
 _GRANTED = "sprintwins_access"
 
 # What sign-in registers: the signed-in workspace and whether this request may write, or None.
 SessionAccess = Callable[[], tuple[int, bool] | None]
+# What share links register: the workspace and the slug of the one team the browser's link opens, or None.
+ShareAccess = Callable[[], tuple[int, str] | None]
 
 
 @dataclass(frozen=True)
 class Access:
-    """The caller's workspace and whether it may change anything there; ``by`` says how it was given."""
+    """The caller's workspace and whether it may change anything there; ``by`` says how it was given.
+
+    ``team_slug`` limits it to one team's page (a share link); ``None`` is the whole workspace.
+    """
 
     workspace_id: int
     can_write: bool
-    by: Literal["token", "legacy key", "session", "this machine"]
+    by: Literal["token", "legacy key", "session", "this machine", "share link"]
+    team_slug: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,8 +69,9 @@ MISSING = Refusal("this needs 'Authorization: Bearer <API token>' (sprintwins to
 UNKNOWN = Refusal("the API token is unknown or revoked")
 
 
-def resolve(app: Flask) -> Access | Refusal:
-    """The access of the current request (see the module's docstring for the order)."""
+def resolve(app: Flask, *, share: bool = False) -> Access | Refusal:
+    """The access of the current request (see the module's docstring for the order); a share link
+    counts only with ``share``, which only a team's page and its live feed pass."""
     settings = runtime_of(app).settings
     header = request.headers.get("Authorization", "")
     if header:
@@ -72,6 +84,12 @@ def resolve(app: Flask) -> Access | Refusal:
             return Access(workspace_id, can_write, "session")
     if not settings.production and _from_this_machine():
         return Access(DEFAULT_WORKSPACE_ID, True, "this machine")
+    share_access: ShareAccess | None = app.extensions.get(SHARE_ACCESS)
+    if share and share_access is not None:
+        shared = share_access()
+        if shared is not None:
+            workspace_id, team_slug = shared
+            return Access(workspace_id, False, "share link", team_slug)
     return MISSING
 
 
@@ -98,9 +116,10 @@ def _from_this_machine() -> bool:
         return False
 
 
-def admit() -> Access | Refusal:
-    """Resolve the current request's access and keep it for the views (``current``)."""
-    found = resolve(current_app._get_current_object())  # type: ignore[attr-defined]
+def admit(*, share: bool = False) -> Access | Refusal:
+    """Resolve the current request's access and keep it for the views (``current``); ``share``
+    lets a share link count (a team's page and its live feed only)."""
+    found = resolve(current_app._get_current_object(), share=share)  # type: ignore[attr-defined]
     if isinstance(found, Access):
         setattr(g, _GRANTED, found)
     return found

@@ -167,7 +167,8 @@ BODIES: dict[str, dict[str, Any]] = {
 }
 WRITES = {"PUT", "POST", "PATCH", "DELETE"}
 # Routes outside the access check by design: the API's document, the probes, static files, and the
-# edges with a gate of their own (metrics' token, Slack's and Jira's signatures, sign-in itself).
+# edges with a gate of their own (metrics' token, Slack's and Jira's signatures, sign-in itself, and
+# ``/share/<token>``, whose token is the access it checks: tests/workspaces/test_share_links_access.py).
 # Every other route of the app is checked below, whichever blueprint adds it.
 NOT_BEHIND_ACCESS = {
     "openapi.openapi_json",
@@ -177,7 +178,7 @@ NOT_BEHIND_ACCESS = {
     "static",
     "dashboard.static",
 }
-OWN_GATE = {"slack", "jira_webhook", "signin"}
+OWN_GATE = {"slack", "jira_webhook", "signin", "share"}
 
 
 @dataclass(frozen=True)

@@ -11,3 +11,7 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(pages.bp)  # /, /teams/<slug> and its fragments, /assets/*
     app.register_blueprint(export.bp)  # GET /api/v1/teams/<slug>/export
+    from service.web.dashboard import access, share
+
+    share.init_app(app)  # GET /share/<token>: one team's page, read-only, for a wall display
+    app.context_processor(access.header_context)  # the header's sign-in link or sign-out form
