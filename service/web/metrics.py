@@ -99,12 +99,24 @@ def _answer_with_request_id(response: Response) -> Response:
             "request",
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": _loggable_path(),
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             },
         )
     return response
+
+
+# Path parameters that are credentials: a share link's token, a Jira site's key (half of what lets a
+# delivery in). A request line with one is logged as its route ("/share/<token>"), never as sent.
+_SECRET_PATH_ARGS = frozenset({"token", "site_key"})
+
+
+def _loggable_path() -> str:
+    rule = request.url_rule
+    if rule is not None and request.view_args and _SECRET_PATH_ARGS.intersection(request.view_args):
+        return rule.rule
+    return request.path
 
 
 def _unbind_request_id(_error: BaseException | None) -> None:

@@ -306,3 +306,6 @@ def test_no_secret_reaches_the_logs_during_deliveries(
     run_jobs(app)
     logged = caplog.text + "".join(repr(record.args) + repr(record.__dict__) for record in caplog.records)
     assert acme.secret not in logged and new_secret not in logged
+    # Nor the site's key, half of what lets a delivery in: the request line names the route instead.
+    assert acme.key not in logged
+    assert "/webhooks/jira/<site_key>" in logged
