@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, case, cast, func, select, text
+from sqlalchemy import Date, Integer, String, cast, column, func, select, text, true, values
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
@@ -52,23 +52,31 @@ def counted_per_day(
 def counted_per_day_for_teams(
     session: Session, zones: dict[int, ZoneInfo], since: datetime, until: datetime
 ) -> dict[int, Counter[date]]:
-    """``counted_per_day`` for several teams (team id to its zone) in one statement: the overview."""
+    """``counted_per_day`` for several teams (team id to its zone) in one statement: the overview.
+
+    Each team is counted in a lateral subquery of its own, with its zone a value of that subquery
+    rather than a ``CASE`` over every team evaluated for each of the 100,000 wins of fifty teams.
+    """
     if not zones:
         return {}
     if session.get_bind().dialect.name == "postgresql":
-        zone_of_team = case({team_id: zone.key for team_id, zone in zones.items()}, value=Win.team_id)
-        local_day = cast(func.timezone(zone_of_team, Win.occurred_at), Date).label("day")
-        query = (
-            select(Win.team_id, local_day, func.count())
+        teams = values(column("team_id", Integer), column("zone", String), name="team_zones").data(
+            [(team_id, zone.key) for team_id, zone in zones.items()]
+        )
+        local_day = cast(func.timezone(teams.c.zone, Win.occurred_at), Date)
+        per_day = (
+            select(local_day.label("day"), func.count().label("wins"))
             .where(
-                Win.team_id.in_(list(zones)),
+                Win.team_id == teams.c.team_id,
                 shared_with_team(),
                 text(COUNTED_WINS),
                 Win.occurred_at >= since,
                 Win.occurred_at < until,
             )
-            .group_by(Win.team_id, local_day)
+            .group_by(local_day)
+            .lateral("per_day")
         )
+        query = select(teams.c.team_id, per_day.c.day, per_day.c.wins).join_from(teams, per_day, true())
         found: dict[int, Counter[date]] = {team_id: Counter() for team_id in zones}
         try:
             with session.begin_nested():

@@ -28,6 +28,8 @@ from service.domain.sprint_scope import (
 from service.models import DEFAULT_WORKSPACE_ID, Member, Sprint, Ticket, sprint_tickets, utcnow
 from service.models.scope import SprintScopeItem, SprintScopeSource
 from service.models.upsert import insert_ignoring_conflicts
+from service.progress import scope_sums
+from service.progress.scope_sums import TicketTotals
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,20 @@ def scope_for_sprints(
     to the stored scope has the latest word on completion (the webhook saw it first). Others are
     inferred from the events we observed, keeping commitments an events refresh stored.
     """
+    return _scopes(session, sprint_ids, now, None)
+
+
+def scope_and_totals(
+    session: Session, sprint_ids: Sequence[int], now: datetime | None = None
+) -> tuple[dict[int, ScopeSummary], dict[int, TicketTotals]]:
+    """``scope_for_sprints`` and each sprint's ticket totals, summed in the same read of its tickets."""
+    totals: dict[int, TicketTotals] = {}
+    return _scopes(session, sprint_ids, now, totals), totals
+
+
+def _scopes(
+    session: Session, sprint_ids: Sequence[int], now: datetime | None, totals: dict[int, TicketTotals] | None
+) -> dict[int, ScopeSummary]:
     if not sprint_ids:
         return {}
     now = now or utcnow()
@@ -183,11 +199,19 @@ def scope_for_sprints(
     tickets = _tickets_by_key(
         session, [(sprints[sid].workspace_id, k) for sid in from_jira if sid in sprints for k in stored[sid]]
     )
-    observed = _observed_from_tickets(session, [sid for sid in sprint_ids if sid not in from_jira])
-    result: dict[int, ScopeSummary] = {}
+    # A sprint inferred from events that stored nothing yet is its tickets as they are now: the
+    # database sums them, instead of a ScopeEntry per ticket here (thousands for a team's sprint list).
+    first_looks = [sid for sid in sprint_ids if sid not in from_jira and sid in sprints and not stored[sid]]
+    result = scope_sums.first_look_summaries(session, first_looks, now, totals)
+    if totals is not None:
+        others = [sid for sid in sprint_ids if sid in sprints and sid not in result]
+        totals.update(scope_sums.ticket_totals(session, others))
+    observed = _observed_from_tickets(
+        session, [sid for sid in sprint_ids if sid not in from_jira and sid not in result]
+    )
     for sprint_id in sprint_ids:
         sprint = sprints.get(sprint_id)
-        if sprint is None:
+        if sprint is None or sprint_id in result:
             continue
         if sprint_id in from_jira:
             changed_ms = int(origins[sprint_id].changed_at.timestamp() * 1000)
@@ -204,7 +228,7 @@ def scope_for_sprints(
             )
             source = ScopeSource.EVENTS.value
         result[sprint_id] = summarize_scope(entries, completed_by=sprint.completed_at, source=source)
-    return result
+    return {sid: result[sid] for sid in sprint_ids if sid in result}
 
 
 def scope_for_sprint(session: Session, sprint: Sprint, now: datetime | None = None) -> ScopeSummary:

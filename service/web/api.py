@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import Member, Team
-from service.progress import sprint_scope
 from service.teams import registry as teams
 from service.web import access
 from service.web.api_inputs import TeamPath, WinsQuery, json_body, validated
@@ -88,9 +87,8 @@ def team_sprints(slug: str) -> SprintList | tuple[Response, int]:
         team = team_or_none(session, slug)
         if team is None:
             return no_team(slug)
-        summaries = queries.team_sprints(session, team.id)
-        scopes = sprint_scope.scope_for_sprints(session, [s.sprint.id for s in summaries])
-        return SprintList(sprints=[SprintOut.of(s, scopes[s.sprint.id]) for s in summaries])
+        found = queries.team_sprints_with_scope(session, team.id)
+        return SprintList(sprints=[SprintOut.of(summary, scope) for summary, scope in found])
 
 
 def team_or_none(session: Session, slug: str) -> Team | None:

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 from service.domain.json_depth import nests_deeper_than
+from service.domain.sprint_scope import ScopeSummary
 from service.domain.wins import WinKind, WinStatus, WinVisibility
 from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
+from service.progress import scope_sums, sprint_scope
 
 MAX_LIMIT = 500
 # Our row ids (members, wins) are 32-bit integer columns: a larger number names no row, and binding
@@ -167,3 +169,22 @@ def team_sprints(session: Session, team_id: int) -> list[SprintSummary]:
         )
         for sprint, issues_total, issues_done, points_total, points_done in rows
     ]
+
+
+def team_sprints_with_scope(session: Session, team_id: int) -> list[tuple[SprintSummary, ScopeSummary]]:
+    """``team_sprints`` with each sprint's ``sprint_scope.scope_for_sprints``, the totals and the scope
+    summed from one read of the sprints' tickets (thousands for two years of sprints) instead of two."""
+    sprints = list(
+        session.scalars(
+            select(Sprint)
+            .where(Sprint.team_id == team_id, Sprint.state != "deleted")
+            .order_by(Sprint.start_at.desc().nulls_last(), Sprint.id.desc())
+        )
+    )
+    scopes, totals = sprint_scope.scope_and_totals(session, [s.id for s in sprints])
+    found = []
+    for sprint in sprints:
+        t = totals.get(sprint.id, scope_sums.TicketTotals())
+        summary = SprintSummary(sprint, t.issues_total, t.issues_done, t.points_total, t.points_done)
+        found.append((summary, scopes[sprint.id]))
+    return found
