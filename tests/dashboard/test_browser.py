@@ -5,11 +5,19 @@ strict CSP, the heatmap carries the API's numbers, a filter and an older page of
 signed webhook's win appears without navigation, a hostile title stays text, a sprint's retro and a
 person's page open through their links, axe-core finds no serious or critical problem in light or dark
 mode on every page, and each fits 360 px. Screenshots go to test-artifacts/.
+
+Another test plays ``sprintwins demo`` and photographs its team page, 1280 px wide in light mode, for
+the README: into test-artifacts/, or into the folder ``SPRINTWINS_SCREENSHOT_DIR`` names
+(``SPRINTWINS_SCREENSHOT_DIR=docs/images`` refreshes ``docs/images/team-page.png``).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 import urllib.request
 from collections import Counter
@@ -23,6 +31,7 @@ from flask import Flask
 from playwright import sync_api
 from werkzeug.serving import make_server
 
+from service.cli import demo_history
 from tests.conftest import AppFactory
 from tests.dashboard.conftest import api_wins
 from tests.dashboard.seed import ACTIVE_SPRINT, HOSTILE_TITLE, OPTED_OUT_NAME, post_signed, seed, ticket_done
@@ -41,6 +50,7 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 COUNTED = {"ticket", "manual", "kudos"}
+SCREENSHOT_DIR = "SPRINTWINS_SCREENSHOT_DIR"
 
 if not CHROMIUM.exists():  # .ci/dev test installs it; never a browser Playwright downloads
     pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
@@ -50,6 +60,30 @@ if not CHROMIUM.exists():  # .ci/dev test installs it; never a browser Playwrigh
 def live_server(make_app: AppFactory) -> Iterator[tuple[str, Flask]]:
     app = make_app("sqlite")
     seed(app)
+    yield from _serving(app)
+
+
+@pytest.fixture
+def demo_server(make_app: AppFactory, tmp_path: Path) -> Iterator[str]:
+    """The data ``sprintwins demo`` plays (its own server, stopped when it is done) in the SQLite file
+    the app of ``make_app`` then serves here."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SPRINTWINS_")},
+        "SPRINTWINS_DATABASE_URL": f"sqlite:///{tmp_path / 'sprintwins.db'}",
+        "SPRINTWINS_REDIS_URL": "",
+        "TMPDIR": str(tmp_path),
+    }
+    command = [sys.executable, "-m", "service.cli.main", "demo", "--exit", "--port", str(port)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    for base, _ in _serving(make_app("sqlite")):
+        yield base
+
+
+def _serving(app: Flask) -> Iterator[tuple[str, Flask]]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -57,6 +91,16 @@ def live_server(make_app: AppFactory) -> Iterator[tuple[str, Flask]]:
     server.shutdown()
     thread.join(10)
     server.server_close()
+
+
+def readme_screenshot() -> Path:
+    """Where the README's screenshot goes: ``team-page.png`` in the folder ``SPRINTWINS_SCREENSHOT_DIR``
+    names, else beside the other screenshots in the artifacts, so an ordinary run writes nothing into the
+    tree."""
+    named = os.environ.get(SCREENSHOT_DIR, "").strip()
+    path = Path(named) / "team-page.png" if named else ARTIFACTS / "demo-team-page.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _http_post(base: str) -> Any:
@@ -188,5 +232,23 @@ def test_dashboard_in_a_real_browser(live_server: tuple[str, Flask]) -> None:
                     checked.goto(base + "/teams/tes")
                     checked.screenshot(path=str(ARTIFACTS / "team-page-dark.png"), full_page=True)
                 audit.close()
+        finally:
+            browser.close()
+
+
+def test_the_readme_screenshot_of_the_demo_team_page(demo_server: str) -> None:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+            page = context.new_page()
+            page.goto(f"{demo_server}/teams/{demo_history.TEAM_SLUG}")
+            assert page.locator("h1").inner_text() == demo_history.TEAM_NAME
+            names = set(page.locator("#feed-list .win-person").all_inner_texts())
+            assert names & {p.name for p in demo_history.PEOPLE}, names  # the demo's people, not a test's
+            shot = readme_screenshot()
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 10_000
+            context.close()
         finally:
             browser.close()
