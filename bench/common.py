@@ -469,13 +469,15 @@ def wait_for_quiet(threshold_cores: float = 0.15, max_wait_s: float = 30.0) -> f
 def start_profiles(
     pids: Sequence[int], seconds: float, tag: str
 ) -> list[tuple[subprocess.Popen[bytes], Path]]:
-    """Sample each process with py-spy (only threads holding the GIL: Python's on-CPU time)."""
+    """Sample each process with py-spy: only threads holding the GIL (Python's on-CPU time), or with
+    ``BENCH_PROFILE_WALL=1`` every sample, waiting included (where the wall-clock time goes)."""
     spy = Path(PYTHON).parent / "py-spy"
+    sampling = ["--idle"] if os.environ.get("BENCH_PROFILE_WALL") == "1" else ["--gil"]
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = []
     for pid in pids:
         out = RESULTS / f"profile-{tag}-{pid}.txt"
-        command = [str(spy), "record", "--gil", "-r", "250", "-d", str(int(seconds)), "-p", str(pid)]
+        command = [str(spy), "record", *sampling, "-r", "250", "-d", str(int(seconds)), "-p", str(pid)]
         command += ["-f", "raw", "-o", str(out), "--nonblocking"]
         started.append((subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
     return started

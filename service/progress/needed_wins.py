@@ -145,10 +145,14 @@ _AT_INSTANTS_SQL = f"""
 SELECT array_agg(id) FROM wins
 WHERE team_id = %(team_id)s AND occurred_at = ANY(%(instants)s::timestamptz[]) AND {COUNTED_WINS}
 """
-_NEEDED_WINS = f"""(
+# Each chosen win by its primary key alone: the inner OFFSET 0 keeps the team and counted conditions out
+# of the index scan, which the planner would otherwise serve from a partial index of the whole team's
+# counted wins (it does whenever the statistics lag behind a fast-growing table), filtering it per id.
+NEEDED_WINS = f"""(
     SELECT w.* FROM unnest(%(ids)s::int[]) AS needed(id)
     CROSS JOIN LATERAL (
-        SELECT * FROM wins WHERE id = needed.id AND team_id = %(team_id)s AND {COUNTED_WINS} OFFSET 0
+        SELECT * FROM (SELECT * FROM wins WHERE id = needed.id OFFSET 0) AS one
+        WHERE team_id = %(team_id)s AND {COUNTED_WINS}
     ) AS w
 )"""
 
@@ -265,7 +269,7 @@ def read_chosen(
     without the win that follows it. The full load is one statement, so it is the safe answer then.
     """
     params = {"team_id": team_id, "ids": sorted(ids), "kinds": COUNTED_KIND_NAMES}
-    row = cursor.execute(win_columns_sql(False, _NEEDED_WINS, TICKETS_LOOKED_UP), params).fetchone()
+    row = cursor.execute(win_columns_sql(False, NEEDED_WINS, TICKETS_LOOKED_UP), params).fetchone()
     ticket_ids = () if row is None or row[0] is None else row[WIN_COLUMNS.index("ticket_id")]
     ticket_sprints = _ticket_sprints_of(cursor, team_id, ticket_ids, windows)
     columns = win_columns_of(row, refs, ticket_sprints, False)

@@ -27,8 +27,10 @@ from service.models import Member, Sprint, Team, Ticket, Win, sprint_tickets
 from service.models.progress import ChallengeRow
 from service.progress.load import load_team_inputs
 from service.progress.load_sprints import load_sprints as _load_sprints
+from service.progress.load_wins import COUNTED_KIND_NAMES, TICKETS_LOOKED_UP, win_columns_sql
 from service.progress.load_wins import load_win_columns as _load_win_columns
 from service.progress.needed_wins import BUG_SPELLINGS as _BUG_SPELLINGS
+from service.progress.needed_wins import NEEDED_WINS
 from service.progress.needed_wins import read_chosen as _read_chosen
 from service.progress.recompute import run_recompute
 from service.progress.refs import TeamRefs
@@ -191,6 +193,25 @@ def test_a_chosen_win_that_stopped_counting_meanwhile_means_loading_every_win(po
             assert (
                 _read_chosen(cursor, 1, {*counted, retracted}, ticket_sprints, TeamRefs(session, 1)) is None
             )
+
+
+@pytest.mark.postgres
+def test_the_chosen_wins_are_read_by_their_ids_while_the_statistics_lag(postgres: Database) -> None:
+    """The tables were analysed empty and then filled, as in a team's first hours: each chosen win must
+    still be one primary-key lookup, not a scan of the team's counted wins filtered by id (the partial
+    index looks as cheap as the key to a planner that thinks the table is empty)."""
+    seed(postgres, 3, "UTC", {})
+    with postgres.transaction() as session:
+        _, ticket_sprints, _ = _load_sprints(session, 1)
+        counted = list(_load_win_columns(session, 1, ticket_sprints, TeamRules()).ids[:200])
+        statement = win_columns_sql(False, NEEDED_WINS, TICKETS_LOOKED_UP)
+        params = {"team_id": 1, "ids": counted, "kinds": COUNTED_KIND_NAMES}
+        with binary_cursor(session) as cursor:
+            plan = [line for (line,) in cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + statement, params)]
+    wins_scans = [line.strip() for line in plan if " on wins" in line]
+    assert wins_scans and all("pk_wins" in line for line in wins_scans), plan
+    filtered = [int(line.split(":")[1]) for line in plan if "Rows Removed by Filter" in line]
+    assert sum(filtered) < len(counted), plan  # each id found at once, not among the team's wins
 
 
 @pytest.mark.postgres
