@@ -30,12 +30,13 @@ from sqlalchemy.exc import IntegrityError
 
 from integrations.slack import installation, oidc
 from integrations.slack.roles import fetch_person
-from service.models import DEFAULT_WORKSPACE_ID, utcnow
+from service.models import utcnow
 from service.settings import PREFIX, Settings, SettingsError
 from service.slack import roles
+from service.slack.workspaces import workspace_id_for_slack
 from service.web.errors import RETRY_AFTER_SECONDS
 from service.web.extensions import runtime_of
-from service.workspaces.registry import workspace_for_slack
+from service.web.session_cookie import SessionWhereUsed
 
 if TYPE_CHECKING:
     from jobs.runtime import Runtime
@@ -101,6 +102,7 @@ def init_app(app: Flask) -> None:
         # The cookie is re-signed only when sign-in changes it, so 12 hours after sign-in it is over.
         SESSION_REFRESH_EACH_REQUEST=False,
     )
+    app.session_interface = SessionWhereUsed()
     app.extensions[SIGNING_KEYS] = oidc.signing_keys(settings) if configured else None
     app.extensions[SESSION_ACCESS] = session_access
     app.context_processor(_csrf_context)
@@ -258,15 +260,14 @@ def _bot_token_for(rt: Runtime, identity: oidc.SlackIdentity) -> str | None:
 
 
 def _workspace_for(rt: Runtime, identity: oidc.SlackIdentity) -> int:
-    if not oidc.multi_workspace(rt.settings):
-        return DEFAULT_WORKSPACE_ID
+    multi = oidc.multi_workspace(rt.settings)
     try:
         with rt.database.transaction() as db:
-            return workspace_for_slack(db, identity.team_id, identity.enterprise_id).id
+            return workspace_id_for_slack(db, identity.team_id, identity.enterprise_id, multi_workspace=multi)
     except IntegrityError:
         # The Slack team's first request elsewhere made its workspace at the same moment: use that one.
         with rt.database.transaction() as db:
-            return workspace_for_slack(db, identity.team_id, identity.enterprise_id).id
+            return workspace_id_for_slack(db, identity.team_id, identity.enterprise_id, multi_workspace=multi)
 
 
 def _is_admin(rt: Runtime, identity: oidc.SlackIdentity, bot_token: str) -> bool:
