@@ -1,10 +1,12 @@
-"""What every ``sprintwins`` command needs: the settings, and one transaction against the database."""
+"""What every ``sprintwins`` command needs: the settings, one transaction against the database, refusals
+as clear errors, and times printed alike."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -12,6 +14,8 @@ from service.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 
 def settings_or_exit() -> Settings:
@@ -33,3 +37,22 @@ def transaction(settings: Settings | None = None) -> Iterator[Session]:
             yield session
     finally:
         database.dispose()
+
+
+def run_refusing(action: Callable[[Session], T], refusals: tuple[type[Exception], ...]) -> T:
+    """Run ``action`` in one transaction; one of ``refusals`` (an unknown workspace, team, token...) ends
+    the command with its message (exit 1), and nothing is written."""
+    try:
+        with transaction() as session:
+            return action(session)
+    except refusals as error:
+        raise click.ClickException(str(error)) from None
+
+
+def iso_seconds(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment is not None else None
+
+
+def short_time(iso: str | None) -> str:
+    """``2026-12-06T17:03:00+00:00`` as ``2026-12-06 17:03`` for a listing's column; ``-`` for none."""
+    return iso[:16].replace("T", " ") if iso else "-"

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from service.cli.common import settings_or_exit, transaction
+from service.cli.common import iso_seconds, run_refusing, settings_or_exit, short_time
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -30,11 +29,7 @@ def _run(action: Callable[[Session], T]) -> T:
     from service.workspaces.registry import WorkspaceError
     from service.workspaces.share_links import ShareLinkError
 
-    try:
-        with transaction() as session:
-            return action(session)
-    except (WorkspaceError, TeamError, ShareLinkError) as error:
-        raise click.ClickException(str(error)) from None
+    return run_refusing(action, (WorkspaceError, TeamError, ShareLinkError))
 
 
 @click.group("share")
@@ -66,7 +61,8 @@ def share_create(workspace: str, team_slug: str, expires: str, name: str) -> Non
     click.echo(settings_or_exit().public_url.rstrip("/") + SHARE_PATH + issued.token)
     click.echo(
         f"Share link {issued.id} to team {issued.team_slug!r} of workspace {workspace!r}, read-only, "
-        f"until {_iso(issued.expires_at)}. Anyone with it sees that team's page: it is shown only now. "
+        f"until {iso_seconds(issued.expires_at)}. Anyone with it sees that team's page: "
+        "it is shown only now. "
         f"`sprintwins share revoke {issued.id}` ends it.",
         err=True,
     )
@@ -93,8 +89,8 @@ def share_list(workspace: str, as_json: bool) -> None:
         )
     for row in rows:
         click.echo(
-            f"{row['id']:>5}  {row['team']:<16}  expires {_short(row['expires_at'])}  "
-            f"last used {_short(row['last_used_at'])}  revoked {_short(row['revoked_at'])}  "
+            f"{row['id']:>5}  {row['team']:<16}  expires {short_time(row['expires_at'])}  "
+            f"last used {short_time(row['last_used_at'])}  revoked {short_time(row['revoked_at'])}  "
             f"{row['name'] or '-'}"
         )
 
@@ -107,7 +103,7 @@ def share_revoke(link_id: int) -> None:
 
     def revoke(session: Session) -> tuple[bool, str]:
         row, revoked_now = share_links.revoke_link(session, link_id)
-        return revoked_now, _iso(row.revoked_at) or ""
+        return revoked_now, iso_seconds(row.revoked_at) or ""
 
     revoked_now, when = _run(revoke)
     if revoked_now:
@@ -122,16 +118,8 @@ def _shown(listed: ListedLink) -> dict[str, Any]:
         "id": row.id,
         "team": listed.team_slug,
         "name": row.name,
-        "created_at": _iso(row.created_at),
-        "expires_at": _iso(row.expires_at),
-        "last_used_at": _iso(row.last_used_at),
-        "revoked_at": _iso(row.revoked_at),
+        "created_at": iso_seconds(row.created_at),
+        "expires_at": iso_seconds(row.expires_at),
+        "last_used_at": iso_seconds(row.last_used_at),
+        "revoked_at": iso_seconds(row.revoked_at),
     }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") if moment is not None else None
-
-
-def _short(iso: str | None) -> str:
-    return iso[:16].replace("T", " ") if iso else "-"

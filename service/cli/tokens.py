@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from service.cli.common import transaction
+from service.cli.common import iso_seconds, run_refusing, short_time
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -28,11 +27,7 @@ def _run(action: Callable[[Session], T]) -> T:
     from service.workspaces.registry import WorkspaceError
     from service.workspaces.tokens import TokenError
 
-    try:
-        with transaction() as session:
-            return action(session)
-    except (WorkspaceError, TokenError) as error:
-        raise click.ClickException(str(error)) from None
+    return run_refusing(action, (WorkspaceError, TokenError))
 
 
 @click.group("token")
@@ -82,8 +77,8 @@ def token_list(workspace: str, as_json: bool) -> None:
         click.echo(f"No tokens in {workspace!r} yet: `sprintwins token create {workspace}` makes one.")
     for row in rows:
         click.echo(
-            f"{row['id']:>5}  {row['scope']:<10}  created {_short(row['created_at'])}  "
-            f"last used {_short(row['last_used_at'])}  revoked {_short(row['revoked_at'])}  "
+            f"{row['id']:>5}  {row['scope']:<10}  created {short_time(row['created_at'])}  "
+            f"last used {short_time(row['last_used_at'])}  revoked {short_time(row['revoked_at'])}  "
             f"{row['name'] or '-'}"
         )
 
@@ -96,7 +91,7 @@ def token_revoke(token_id: int) -> None:
 
     def revoke(session: Session) -> tuple[bool, str]:
         row, revoked_now = tokens.revoke_token(session, token_id)
-        return revoked_now, _iso(row.revoked_at) or ""
+        return revoked_now, iso_seconds(row.revoked_at) or ""
 
     revoked_now, when = _run(revoke)
     if revoked_now:
@@ -112,15 +107,7 @@ def _shown(row: ApiToken) -> dict[str, Any]:
         "id": row.id,
         "name": row.name,
         "scope": scope_name(row.can_write),
-        "created_at": _iso(row.created_at),
-        "last_used_at": _iso(row.last_used_at),
-        "revoked_at": _iso(row.revoked_at),
+        "created_at": iso_seconds(row.created_at),
+        "last_used_at": iso_seconds(row.last_used_at),
+        "revoked_at": iso_seconds(row.revoked_at),
     }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") if moment is not None else None
-
-
-def _short(iso: str | None) -> str:
-    return iso[:16].replace("T", " ") if iso else "-"

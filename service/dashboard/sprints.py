@@ -19,7 +19,6 @@ from service.domain.sprints import SprintState
 from service.models import Sprint, Ticket, sprint_tickets
 from service.progress import sprint_scope
 from service.progress.refs import sprint_ref_of
-from service.wins import queries
 
 VELOCITY_SPRINTS = 8
 MAX_BURN_DAYS = 60  # a sprint is weeks long; this bounds the chart whatever dates Jira sends
@@ -45,13 +44,6 @@ class SprintFigures:
     @property
     def unit(self) -> str:
         return "points" if self.by_points else "issues"
-
-
-def team_sprint_figures(session: Session, team_id: int) -> list[SprintFigures]:
-    """Every sprint of the team, newest first, with the API's committed and completed scope."""
-    summaries = queries.team_sprints(session, team_id)
-    scopes = sprint_scope.scope_for_sprints(session, [s.sprint.id for s in summaries])
-    return [SprintFigures(s.sprint, scopes[s.sprint.id]) for s in summaries if s.sprint.id in scopes]
 
 
 def team_sprint_rows(session: Session, team_id: int) -> list[Sprint]:

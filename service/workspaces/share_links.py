@@ -1,31 +1,29 @@
 """Share links: read-only links to one team's page, for a wall display or a screen in the office.
 
-A link is shown once, when it is made; only the SHA-256 of its token is stored (the token is 256 random
-bits, so a plain hash is enough, as for API tokens). A link opens its team's page only, and only until
+A link is shown once, when it is made; only the SHA-256 of its token is stored (``bearer_secrets``, as
+for API tokens). A link opens its team's page only, and only until
 it expires or is revoked: the browser that opened it is checked against the link again on every
 request, so revoking one ends it on every screen at once.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from service.models import ShareLink, Team, Workspace, utcnow
 from service.teams import registry as teams
+from service.workspaces.bearer_secrets import mark_used, revoke, secret_hash
 
 DEFAULT_LIFETIME = timedelta(days=30)
 # A year: a forgotten link stops working some day, however long the screen it is on stays up.
 MAX_LIFETIME = timedelta(days=365)
 MAX_NAME = 200
-# A link's last use is written at most this often: a wall display polls every few seconds.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 # What ``secrets.token_urlsafe(32)`` makes; anything else (a NUL, 10 kB, unicode) is refused unhashed.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 _LIFETIME = re.compile(r"(\d{1,6})([hdw])")
@@ -67,7 +65,7 @@ class ListedLink:
 
 
 def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+    return secret_hash(token)
 
 
 def parse_lifetime(text: str) -> timedelta:
@@ -126,14 +124,7 @@ def list_links(session: Session, workspace_id: int) -> list[ListedLink]:
 
 def revoke_link(session: Session, link_id: int) -> tuple[ShareLink, bool]:
     """Revoke a link for good: the row, and whether this call revoked it (again keeps the first time)."""
-    row = session.get(ShareLink, link_id)
-    if row is None:
-        raise ShareLinkError(f"no share link with id {link_id}")
-    if row.revoked_at is not None:
-        return row, False
-    row.revoked_at = utcnow()
-    session.flush()
-    return row, True
+    return revoke(session, ShareLink, link_id, ShareLinkError(f"no share link with id {link_id}"))
 
 
 def grant_for_token(session: Session, presented: str, now: datetime | None = None) -> LinkGrant | None:
@@ -163,16 +154,5 @@ def _live(session: Session, which: ColumnElement[bool], moment: datetime) -> Lin
     if row is None:
         return None
     link_id, workspace_id, team_id, slug, last_used_at = row
-    stale = moment - LAST_USED_RESOLUTION
-    if last_used_at is None or last_used_at <= stale:
-        # Conditional, so the screens polling one link write its last use once a minute between them.
-        session.execute(
-            update(ShareLink)
-            .where(
-                ShareLink.id == link_id,
-                or_(ShareLink.last_used_at.is_(None), ShareLink.last_used_at <= stale),
-            )
-            .values(last_used_at=moment)
-            .execution_options(synchronize_session=False)
-        )
+    mark_used(session, ShareLink, link_id, last_used_at, moment)  # screens polling one link: once a minute
     return LinkGrant(link_id, workspace_id, team_id, slug)

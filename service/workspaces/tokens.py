@@ -1,25 +1,22 @@
 """API tokens: bearer keys for ``/api/v1`` and the dashboard, each scoped to one workspace.
 
-A token is shown once, when it is made; only its SHA-256 is stored, so a copy of the database gives
-no working key. The token is 256 random bits, so a plain hash (no salt, no stretching) is enough: there
-is no dictionary to try against it, and a lookup by hash needs no scan.
+A token is shown once, when it is made; only its SHA-256 is stored (``bearer_secrets``), so a copy of
+the database gives no working key.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import ApiToken, Workspace, utcnow
+from service.workspaces.bearer_secrets import mark_used, revoke, secret_hash
 
 TOKEN_PREFIX = "swk_"
-# A token's last use is written at most this often, so a busy client's reads do not each become a write.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 MAX_NAME = 200
 # Longer than any token we hand out (4 + 43 characters); a longer header is not worth hashing.
 MAX_TOKEN_LENGTH = 200
@@ -50,7 +47,7 @@ class TokenGrant:
 
 
 def token_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+    return secret_hash(secret)
 
 
 def scope_name(can_write: bool) -> str:
@@ -83,37 +80,18 @@ def list_tokens(session: Session, workspace_id: int) -> list[ApiToken]:
 
 def revoke_token(session: Session, token_id: int) -> tuple[ApiToken, bool]:
     """Revoke a token for good: the row, and whether this call revoked it (again keeps the first time)."""
-    row = session.get(ApiToken, token_id)
-    if row is None:
-        raise TokenError(f"no API token with id {token_id}")
-    if row.revoked_at is not None:
-        return row, False
-    row.revoked_at = utcnow()
-    session.flush()
-    return row, True
+    return revoke(session, ApiToken, token_id, TokenError(f"no API token with id {token_id}"))
 
 
 def grant_for(session: Session, presented: str, now: datetime | None = None) -> TokenGrant | None:
     """The grant of a live token, or ``None`` for an unknown or revoked one.
 
-    Marks the token used, at most once a ``LAST_USED_RESOLUTION``: the conditional update writes only
-    when the stored time is older, so concurrent requests of one client write it once.
+    Marks the token used (at most once a minute, ``bearer_secrets.mark_used``).
     """
     if not presented.startswith(TOKEN_PREFIX) or len(presented) > MAX_TOKEN_LENGTH:
         return None
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == token_hash(presented))).first()
     if row is None or row.revoked_at is not None:
         return None
-    moment = now or utcnow()
-    stale = moment - LAST_USED_RESOLUTION
-    if row.last_used_at is None or row.last_used_at <= stale:
-        session.execute(
-            update(ApiToken)
-            .where(
-                ApiToken.id == row.id,
-                or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale),
-            )
-            .values(last_used_at=moment)
-            .execution_options(synchronize_session=False)
-        )
+    mark_used(session, ApiToken, row.id, row.last_used_at, now or utcnow())
     return TokenGrant(row.id, row.workspace_id, row.can_write)
