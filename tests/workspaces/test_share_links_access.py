@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -207,3 +209,23 @@ def test_a_links_token_never_reaches_the_logs(make_app: AppFactory, caplog: pyte
     logged = caplog.text + "".join(repr(record.args) + repr(record.__dict__) for record in caplog.records)
     assert link.token not in logged
     assert "/share/<token>" in logged  # the request line names the route instead
+
+
+def test_every_link_on_a_shared_page_opens_for_the_wall_display(seeded: tuple[Flask, TwoWorkspaces]) -> None:
+    """The shared page links only to what the link opens: no overview, retros, people or exports that
+    would answer "sign in" on a screen nobody signs in to; its own filters and pages still link."""
+    app, both = seeded
+    browser = opened(app, make_link(app, both.a.workspace_id).token)
+    page = text(browser.get("/teams/orb"))
+    same_site = sorted(set(re.findall(r'href="(/[^"]*)"', page)))
+    assert any(href.startswith("/teams/orb?") for href in same_site), same_site  # the feed's filters
+    for href in same_site:
+        followed = browser.get(html.unescape(href))
+        followed.close()
+        assert followed.status_code == 200, href
+    assert "Sign in with Slack" not in page and 'action="/auth/' not in page
+
+    signed_out = client_from(app)  # the same page for a token holder still links everywhere
+    token = both.a.read_token
+    full = text(signed_out.get("/teams/orb", headers={"Authorization": f"Bearer {token}"}))
+    assert 'href="/"' in full and "/api/v1/teams/orb/export" in full

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, has_request_context, render_template, request
+from flask import current_app, g, has_request_context, render_template, request
 
 from integrations.slack.oidc import signin_configured
 from service.teams.members import member_for_slack_user
@@ -22,6 +22,7 @@ from service.web.signin import LOGIN_PATH, SIGNOUT_PATH, signed_in
 
 # What a team's page fetches once drawn: itself (filters, older wins), its live feed, its CSS and script.
 SHARED_ENDPOINTS = frozenset({"dashboard.team_page", "dashboard.live_wins", "dashboard.static"})
+_WALL = "sprintwins_wall_display"
 
 
 def require_page_access() -> tuple[str, int] | None:
@@ -29,6 +30,7 @@ def require_page_access() -> tuple[str, int] | None:
     found = admit(share=request.endpoint in SHARED_ENDPOINTS)
     if isinstance(found, Refusal):
         return render_template("dashboard/signin_required.html"), 401
+    setattr(g, _WALL, found.team_slug is not None)
     slug = (request.view_args or {}).get("slug")
     if found.team_slug is not None and slug is not None and slug != found.team_slug:
         # The same page as for a team that does not exist: a link tells nothing of the other teams.
@@ -37,9 +39,13 @@ def require_page_access() -> tuple[str, int] | None:
 
 
 def header_context() -> dict[str, Any]:
-    """The header's sign-in state: a "Sign in with Slack" link, or the person and a sign-out form."""
+    """The header's sign-in state: a "Sign in with Slack" link, or the person and a sign-out form; and
+    whether a share link is showing the page (``wall_display``): it opens nothing else, so the page
+    links to nothing else (the overview, sprint retros, people, exports) and offers no sign-in."""
     if not has_request_context():
         return {}
+    if g.get(_WALL, False):
+        return {"wall_display": True, "signin_url": None, "signout_url": None, "signin_configured": False}
     person = signed_in()
     configured = signin_configured(runtime_of(current_app).settings)
     return {
@@ -47,6 +53,7 @@ def header_context() -> dict[str, Any]:
         "signout_url": SIGNOUT_PATH if person is not None else None,
         "signed_in_name": _name_of(person.slack_team_id, person.slack_user_id) if person else None,
         "signin_configured": configured,
+        "wall_display": False,
     }
 
 
