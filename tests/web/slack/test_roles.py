@@ -20,14 +20,14 @@ from service.domain.commands import (
 )
 from service.domain.mrkdwn import escape_mrkdwn
 from service.domain.replies import ROLE_UNCHECKED
-from service.models import ChannelLink, Member, Win, utcnow
+from service.models import ChannelLink, Member, utcnow
 from service.models.progress import ChallengeRow
 from service.models.slack import CachedSlackRole, WorkspaceAdmin
 from service.slack.roles import ROLE_TTL
 from service.web.extensions import runtime_of
 from tests.jobs.helpers import run_jobs
 from tests.standins.slack_api import SlackStandIn
-from tests.web.slack.conftest import BOT_TOKEN, SIGNING_SECRET, USER, WORKSPACE, SlackSender, add_team
+from tests.web.slack.conftest import BOT_TOKEN, SIGNING_SECRET, USER, SlackSender, add_team
 
 MEMBER = "U0MEMBER"
 SLACK_ADMIN = "U0SLACKADMIN"
@@ -198,84 +198,6 @@ def test_removing_a_slack_admin_says_they_stay_one_and_bots_are_never_named(
     assert "couldn't tell me who that is" in sprintwins(slack_app, slack, "admin add <@U0NOBODY>")
     with runtime_of(slack_app).database.sessions() as session:
         assert session.scalars(select(WorkspaceAdmin)).all() == []
-
-
-def test_linking_yourself_to_the_jira_account_with_your_email(
-    slack_app: Flask, slack: SlackSender, ready: None
-) -> None:
-    add_jira_person(slack_app, "acc-member", "Member@Example.com", "Mo")  # as Jira spelt it
-
-    reply = sprintwins(slack_app, slack, f"link <@{MEMBER}|mo> acc-member", user_id=MEMBER)
-
-    assert "is now linked to Jira account `acc-member`" in reply
-    assert slack_user_of(slack_app, "acc-member") == MEMBER
-
-
-def test_linking_yourself_by_your_own_email(slack_app: Flask, slack: SlackSender, ready: None) -> None:
-    add_jira_person(slack_app, "acc-member", "member@example.com", "Mo")
-
-    reply = sprintwins(slack_app, slack, f"link <@{MEMBER}> member@example.com", user_id=MEMBER)
-
-    assert "is now linked" in reply
-    assert slack_user_of(slack_app, "acc-member") == MEMBER
-
-
-@pytest.mark.parametrize(
-    "ref",
-    [
-        "other@example.com",  # someone else's email
-        "acc-other",  # an account Jira knows with someone else's email
-        "acc-unknown",  # an account Jira never showed: nothing proves it is theirs
-    ],
-)
-def test_linking_yourself_to_an_account_with_another_email_is_refused(
-    slack_app: Flask, slack: SlackSender, ready: None, ref: str
-) -> None:
-    name_admin(slack_app, slack)
-
-    reply = sprintwins(slack_app, slack, f"link <@{MEMBER}> {ref}", user_id=MEMBER)
-
-    assert "same email as your Slack profile" in reply
-    assert "ask @Ann (an admin), or a Slack admin or owner." in reply
-    assert slack_user_of(slack_app, "acc-other") is None
-    assert slack_user_of(slack_app, "acc-unknown") is None
-    with runtime_of(slack_app).database.sessions() as session:
-        assert session.scalar(select(Member.id).where(Member.slack_user_id == MEMBER)) is None
-
-
-def test_an_admin_links_anyone_and_themselves_to_any_account(
-    slack_app: Flask, slack: SlackSender, ready: None
-) -> None:
-    add_jira_person(slack_app, "acc-ada", "ada@elsewhere.io", "Ada")
-
-    assert "is now linked" in sprintwins(
-        slack_app, slack, f"link <@{SLACK_ADMIN}> acc-ada", user_id=SLACK_ADMIN
-    )
-    assert "is now linked" in sprintwins(slack_app, slack, f"link <@{MEMBER}> acc-other", user_id=SLACK_ADMIN)
-
-    assert slack_user_of(slack_app, "acc-ada") == SLACK_ADMIN
-    assert slack_user_of(slack_app, "acc-other") == MEMBER
-
-
-def test_a_member_cannot_take_over_someone_elses_identity_and_wins(
-    slack_app: Flask, slack: SlackSender, ready: None
-) -> None:
-    """What was possible before: ``link @me <their account id>`` moved their identity and wins."""
-    with runtime_of(slack_app).database.transaction() as session:
-        other = session.scalars(select(Member).where(Member.jira_account_id == "acc-other")).one()
-        other.slack_team_id, other.slack_user_id = WORKSPACE, OTHER
-    slack.command("/win", "shipped the importer", user_id=OTHER)
-    run_jobs(slack_app)
-
-    sprintwins(slack_app, slack, f"link <@{OTHER}> acc-other", user_id=MEMBER)
-    sprintwins(slack_app, slack, f"link <@{MEMBER}> acc-other", user_id=MEMBER)
-
-    assert slack_user_of(slack_app, "acc-other") == OTHER
-    with runtime_of(slack_app).database.sessions() as session:
-        owners = session.scalars(
-            select(Member.slack_user_id).join(Win, Win.member_id == Member.id).where(Win.source != "engine")
-        ).all()
-    assert owners == [OTHER]
 
 
 def test_a_slack_role_is_asked_once_per_ttl(slack_app: Flask, slack: SlackSender, ready: None) -> None:
