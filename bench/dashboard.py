@@ -36,7 +36,7 @@ from typing import Any
 import psycopg
 import requests
 
-from bench import common, dashboard_data
+from bench import common, dashboard_data, machine_load
 
 TOKEN = "bench-api-token-not-for-production"
 PORT = 8766
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     name = dashboard_data.DB_NAME
     url = common.database_url(name)
-    common.OUR_DATABASES.add(name)
+    machine_load.OUR_DATABASES.add(name)
     seeded = None
     if args.keep and seeded_wins(url) == args.wins:
         common.log(f"reusing {name} with {args.wins:,} wins")
@@ -262,8 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             Target("export, every win", f"/api/v1/teams/{slug}/export?format=csv", None, holds="ticket"),
         ]
         with dashboard_server(url, args.workers, args.threads) as base:
-            common.wait_for_quiet(max_wait_s=60)  # the machine is shared
-            foreign = common.ForeignCpu()
+            machine_load.wait_for_quiet(max_wait_s=60)  # the machine is shared
+            foreign = machine_load.ForeignCpu()
             foreign.start()
             timings = time_rounds(base, chosen, args.rounds, args.warmup)
             rows = summarize(chosen, timings)

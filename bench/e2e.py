@@ -30,7 +30,7 @@ from typing import Any
 import psycopg
 import requests
 
-from bench import common
+from bench import common, machine_load
 from bench import open_loop as open_loop_client
 from bench.common import log
 
@@ -189,8 +189,8 @@ def bench_rate(rate: float, args: argparse.Namespace) -> dict[str, Any]:
         keys = {f"{common.PROJECTS[i % len(common.PROJECTS)][0]}-{i + 1}" for i in range(count)}
         watcher = WinWatcher(base, start_ms, args.poll_ms / 1000)
         watcher.expect(keys)
-        common.wait_for_quiet()
-        foreign = common.ForeignCpu()
+        machine_load.wait_for_quiet()
+        foreign = machine_load.ForeignCpu()
         foreign.start()
         watcher.start()
         log(f"[{rate:g}/s] {count} deliveries over {args.duration:g} s")

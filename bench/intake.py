@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import common
+from bench import common, machine_load, profiles
 from bench import open_loop as open_loop_client
 from bench.common import log, median
 
@@ -153,8 +153,8 @@ def reset_state() -> None:
 
 def measured(run: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     """Run one measurement on a quiet machine, recording the CPU others used meanwhile."""
-    common.wait_for_quiet()
-    foreign = common.ForeignCpu()
+    machine_load.wait_for_quiet()
+    foreign = machine_load.ForeignCpu()
     foreign.start()
     result = run(*args)
     result["foreign_cores"] = round(foreign.stop(), 3)
@@ -259,13 +259,13 @@ def profile_config(workers: int, threads: int, args: argparse.Namespace) -> dict
         script.write_text(WRK_SCRIPT)
         with common.running_server(workers, threads) as server:
             reset_state()
-            common.wait_for_quiet()
-            started = common.start_profiles(common.child_pids(server.process.pid), args.duration, "intake")
+            machine_load.wait_for_quiet()
+            started = profiles.start_profiles(common.child_pids(server.process.pid), args.duration, "intake")
             time.sleep(0.5)  # py-spy attaches
             run = run_wrk(
                 server.base_url, WEBHOOK, bodies, script, "profiled", args.connections, args.duration
             )
-            profile = common.finish_profiles(started)
+            profile = profiles.finish_profiles(started)
     profile["acks_per_s_while_profiled"] = run["per_second"]
     return profile
 

@@ -15,95 +15,20 @@ Usage: ``python -m bench.processing [--events 20000] [--naive-events 2000] [--re
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import time
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import insert
 
-from bench import common
+from bench import common, machine_load, profiles
 from bench.common import log, median
+from bench.naive_processing import naive_record_event
 
 NAIVE_QUEUE = "bench-naive"
 POLL_S = 0.1
 TIMEOUT_S = 600.0
-
-
-# -- the naive baseline's job: written the obvious way, one event and one commit at a time -------------
-
-
-@cache
-def _naive_engine() -> Engine:
-    from service.db import normalise_url
-    from service.settings import Settings
-
-    return create_engine(normalise_url(Settings.from_env().database_url))
-
-
-def naive_record_event(row_id: int) -> str:
-    """Parse one stored delivery and upsert its ticket win with the ORM; commit once per event."""
-    for attempt in range(2):  # two workers may create the same win at once; the loser retries
-        try:
-            return _naive_record_event(row_id)
-        except IntegrityError:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _naive_record_event(row_id: int) -> str:
-    from integrations.jira.parse import parse_event
-    from service.domain.events import IssueChanged
-    from service.domain.tickets import ticket_title
-    from service.domain.wins import WinKind, WinSource, WinStatus
-    from service.models import InboundEvent, InboxState, TeamSource, Win, utcnow
-    from service.teams.registry import teams_for_sources
-
-    with Session(_naive_engine()) as session:
-        row = session.get(InboundEvent, row_id)
-        if row is None or row.state != InboxState.PENDING:
-            return "skipped"
-        payload = json.loads(row.body)
-        event = parse_event(payload, received_at_ms=int(row.received_at.timestamp() * 1000))
-        if isinstance(event, IssueChanged):
-            names = {event.project_key: event.project_name or event.project_key}
-            team_id = teams_for_sources(session, TeamSource.PROJECT, names, names)[event.project_key]
-            win = session.scalars(
-                select(Win).where(
-                    Win.source == WinSource.JIRA.value,
-                    Win.kind == WinKind.TICKET.value,
-                    Win.source_key == event.issue_key,
-                )
-            ).first()
-            last_ms = int((win.details or {}).get("timestamp_ms", -1)) if win is not None else -1
-            if event.timestamp_ms >= last_ms:
-                if event.is_complete:
-                    if win is None:
-                        win = Win(
-                            team_id=team_id,
-                            kind=WinKind.TICKET.value,
-                            source=WinSource.JIRA.value,
-                            source_key=event.issue_key,
-                        )
-                        session.add(win)
-                    win.status = WinStatus.ACTIVE.value
-                    win.title = ticket_title(event)
-                    win.points = event.points
-                    win.url = event.url or None
-                    win.occurred_at = event.occurred_at
-                elif win is not None:
-                    win.status = WinStatus.RETRACTED.value
-                if win is not None:
-                    win.details = {"summary": event.summary, "timestamp_ms": event.timestamp_ms}
-        row.state = InboxState.PROCESSED
-        row.processed_at = utcnow()
-        session.commit()
-        return "processed"
 
 
 # -- worker processes ------------------------------------------------------------------------------------
@@ -272,15 +197,15 @@ def run_ours(events: int, seed: int, profile: bool = False) -> dict[str, Any]:
     expected = common.expected_active_wins(planned)
     store_planned(planned)
     workers = start_workers("ours")
-    common.wait_for_quiet()
-    foreign = common.ForeignCpu()
+    machine_load.wait_for_quiet()
+    foreign = machine_load.ForeignCpu()
     try:
         from jobs import runtime
         from jobs.inbox import sweep_inbox
         from service.settings import Settings
 
         rt = runtime.install(runtime.Runtime.from_settings(Settings.from_env(common.bench_env())))
-        profiles = common.start_profiles([w.pid for w in workers], 30, "processing") if profile else []
+        sampling = profiles.start_profiles([w.pid for w in workers], 30, "processing") if profile else []
         foreign.start()
         started = time.perf_counter()
         swept = sweep_inbox()  # the first enqueue
@@ -292,7 +217,7 @@ def run_ours(events: int, seed: int, profile: bool = False) -> dict[str, Any]:
         stop_workers(workers)
     result = counts()
     if profile:
-        result["profile"] = common.finish_profiles(profiles)
+        result["profile"] = profiles.finish_profiles(sampling)
     result.update(
         events=events,
         seconds=seconds,
@@ -328,8 +253,8 @@ def run_naive(events: int, seed: int) -> dict[str, Any]:
     store_planned(planned)
     ids = [int(i) for i in _pending_ids()]
     workers = start_workers("naive")
-    common.wait_for_quiet()
-    foreign = common.ForeignCpu()
+    machine_load.wait_for_quiet()
+    foreign = machine_load.ForeignCpu()
     redis = Redis.from_url(common.BENCH_REDIS_URL)
     try:
         queue = Queue(NAIVE_QUEUE, connection=redis, serializer=JSONSerializer)

@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 
-from bench import common
+from bench import common, machine_load
 from jobs.progress import collector_paused
 from service import migrate
 from service.db import Database
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     admin = common.database_url("postgres")
     url = common.database_url(DB_NAME)
-    common.OUR_DATABASES.add(DB_NAME)
+    machine_load.OUR_DATABASES.add(DB_NAME)
     reuse = args.keep and _seeded(admin, url) == (args.wins, args.sprints)
     if not reuse:
         with psycopg.connect(admin, autocommit=True) as connection:
@@ -146,11 +146,11 @@ def main(argv: list[str] | None = None) -> int:
             migrate.upgrade(database)
             common.log(f"seeded {args.wins:,} wins in {seed(url, args.wins, args.sprints):.1f} s")
         runs: list[dict[str, float]] = []
-        foreign = common.ForeignCpu()
+        foreign = machine_load.ForeignCpu()
         for rep in range(args.reps + 1):
             if rep:
                 _one_more_win(url)
-            common.wait_for_quiet(max_wait_s=120)  # the machine is shared
+            machine_load.wait_for_quiet(max_wait_s=120)  # the machine is shared
             foreign.start()
             runs.append(_timed_recompute(database))
             runs[-1]["foreign_cores"] = round(foreign.stop(), 3)
