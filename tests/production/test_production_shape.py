@@ -170,39 +170,58 @@ def test_every_acknowledged_delivery_is_one_win_while_each_process_is_stopped_an
 
         # The web process that runs now (its counters start afresh) counts a delivery, which is
         # followed by its request id from the webhook to the live post of its win. Live posts coalesce
-        # into one waiting job per team, which carries the request id of whoever asked first: wait
-        # until none waits (one the restarts lost lets go after its TTL), so this delivery asks alone.
-        flags = Redis.from_url(redis_url)
-        try:
-            live.wait_until(
-                lambda: not flags.keys("sprintwins:flag:live-celebrations:*"),
-                COALESCE_TTL_S + 30,
-                "a live celebration job still waits",
-            )
-        finally:
-            flags.close()
-        traced_id, traced_body = shape.resolved_delivery(LOAD_DELIVERIES + 1, int(time.time() * 1000))
-        after_restart = scrape(base)
-        assert shape.post_delivery(session, base, traced_id, traced_body, request_id="prod-trace-1").ok
-        assert_webhook_counters_moved(after_restart, scrape(base), accepted=1)
+        # into one waiting job per team, which carries the request id of whoever asked first, and the
+        # scheduler's minute tick may ask in the moment between the check below and the delivery's batch:
+        # then that job carries the tick's id, and a second delivery is traced (at most three).
+        for attempt in range(1, TRACE_ATTEMPTS + 1):
+            traced = f"prod-trace-{attempt}"
+            n = LOAD_DELIVERIES + attempt
+            if _traced_to_its_live_post(deployment, session, base, redis_url, n, traced):
+                break
+        else:
+            raise AssertionError(f"no live celebration job carried a traced id in {TRACE_ATTEMPTS} tries")
+        assert_one_request_id_from_webhook_to_post(deployment.logs(), traced)
+        print(f"stop times: {stop_times}; sent at each stop: {sent_at_stop}; retries: {load.retries}")
+    finally:
+        deployment.stop_all()
+
+
+TRACE_ATTEMPTS = 3
+
+
+def _traced_to_its_live_post(
+    deployment: Shape, session: requests.Session, base: str, redis_url: str, n: int, request_id: str
+) -> bool:
+    """Post delivery ``n`` with ``request_id`` once no live celebration job waits; True when the live
+    celebration job its batch asked for ran under that id."""
+    flags = Redis.from_url(redis_url)
+    try:
         live.wait_until(
-            lambda: any(
-                w["source_key"] == f"{shape.PROJECT}-{LOAD_DELIVERIES + 1}"
-                for w in shape.api_wins(base, "ticket")
-            ),
-            30,
-            "the traced delivery is no win",
+            lambda: not flags.keys("sprintwins:flag:live-celebrations:*"),
+            COALESCE_TTL_S + 30,
+            "a live celebration job still waits",
         )
+    finally:
+        flags.close()
+    traced_id, traced_body = shape.resolved_delivery(n, int(time.time() * 1000))
+    before = scrape(base)
+    assert shape.post_delivery(session, base, traced_id, traced_body, request_id=request_id).ok
+    assert_webhook_counters_moved(before, scrape(base), accepted=1)
+    live.wait_until(
+        lambda: any(w["source_key"] == f"{shape.PROJECT}-{n}" for w in shape.api_wins(base, "ticket")),
+        30,
+        "the traced delivery is no win",
+    )
+    try:
         live.wait_until(
             lambda: any(
                 line.get("job") == "jobs.celebrations.post_live_celebrations"
-                and line.get("request_id") == "prod-trace-1"
+                and line.get("request_id") == request_id
                 for line in deployment.logs()
             ),
             60,
             "no live celebration job ran for the traced delivery",
         )
-        assert_one_request_id_from_webhook_to_post(deployment.logs(), "prod-trace-1")
-        print(f"stop times: {stop_times}; sent at each stop: {sent_at_stop}; retries: {load.retries}")
-    finally:
-        deployment.stop_all()
+    except AssertionError:
+        return False
+    return True
