@@ -20,8 +20,8 @@ this module puts them together and routes each request to its method.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -53,24 +53,10 @@ class SlackStandIn(SlackAuthMethods, SlackMessagingMethods, SlackUsersMethods, S
         clock: monotonic clock used for rate limiting (injectable for deterministic tests).
     """
 
-    def __init__(
-        self,
-        *,
-        rate_per_channel_per_s: float | None = 1.0,
-        workspace: SlackWorkspace | None = None,
-        client_id: str = "1111111111.2222222222",
-        client_secret: str = "standin-client-secret",
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(
-            rate_per_channel_per_s=rate_per_channel_per_s,
-            workspace=workspace,
-            client_id=client_id,
-            client_secret=client_secret,
-            clock=clock,
-        )
-        # Methods that need a token; the ones the app calls with its client secret are routed in `_dispatch`.
-        self._handlers: dict[str, Callable[[dict[str, Any], TokenOwner | None], Reply]] = {
+    @cached_property
+    def _handlers(self) -> dict[str, Callable[[dict[str, Any], TokenOwner | None], Reply]]:
+        """Methods that need a token; those the app calls with its client secret are routed in `_dispatch`."""
+        return {
             "auth.test": self._auth_test,
             "auth.revoke": self._auth_revoke,
             "auth.teams.list": self._auth_teams_list,
